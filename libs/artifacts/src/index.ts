@@ -1,0 +1,20 @@
+export { canonicalJson, sha256, sha256File } from './hash.ts';
+export type { Json, ModelBundle, NamedTensor } from './model-bundle.ts';
+export { modelBundleToParquet, parquetToModelBundle } from './model-bundle.ts';
+export {
+  parquetMetadata,
+  parquetToTable,
+  readParquetBatches,
+  tableToParquet,
+  writeParquetBatches,
+} from './parquet.ts';
+export type {
+  ArtifactKind,
+  ArtifactRef,
+  LockHolder,
+  LockOptions,
+  Manifest,
+  ObjectState,
+  RunRecord,
+} from './store.ts';
+export { ArtifactStore, CorruptArtifactError } from './store.ts';

@@ -1,0 +1,175 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as arrow from 'apache-arrow';
+import { parquetReadObjects } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sha256 } from './hash.ts';
+import { ArtifactStore, CorruptArtifactError } from './store.ts';
+
+let root: string;
+let store: ArtifactStore;
+beforeEach(async () => {
+  root = await fs.mkdtemp(path.join(tmpdir(), 'lockpick-store-'));
+  store = await ArtifactStore.open(root);
+  store.onWarning = () => undefined;
+});
+afterEach(async () => {
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+function sampleTable(n: number): arrow.Table {
+  return arrow.tableFromArrays({
+    id: Int32Array.from({ length: n }, (_, i) => i),
+    score: Float64Array.from({ length: n }, (_, i) => i / 7),
+    label: Array.from({ length: n }, (_, i) => `row-${i % 13}`),
+  });
+}
+
+describe('tables', () => {
+  it('names a table by the sha256 of its Parquet bytes and reads it back', async () => {
+    const ref = await store.writeTable(sampleTable(1000));
+    const bytes = await fs.readFile(store.objectPath(ref.hash));
+    expect(sha256(bytes)).toBe(ref.hash);
+    expect(ref.kind).toBe('table');
+    const back = await store.readTable(ref);
+    expect(back.numRows).toBe(1000);
+    expect(back.getChild('label')?.get(14)).toBe('row-1');
+    expect(back.getChild('score')?.get(700)).toBeCloseTo(100);
+  });
+
+  it('writes Parquet (zstd) that an independent reader, hyparquet, reads with the same values', async () => {
+    const ref = await store.writeTable(sampleTable(500));
+    const bytes = await fs.readFile(store.objectPath(ref.hash));
+    expect(bytes.subarray(0, 4).toString()).toBe('PAR1');
+    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    const rows = (await parquetReadObjects({ file, compressors })) as {
+      id: number;
+      score: number;
+      label: string;
+    }[];
+    expect(rows).toHaveLength(500);
+    expect(rows[123]).toEqual({ id: 123, score: 123 / 7, label: `row-${123 % 13}` });
+  });
+
+  it('streams a table in and out batch by batch with the same content as a whole write', async () => {
+    const whole = sampleTable(10_000);
+    async function* batches() {
+      for (let start = 0; start < whole.numRows; start += 2500)
+        yield* whole.slice(start, start + 2500).batches;
+    }
+    const ref = await store.writeTableBatches(batches());
+    let rows = 0;
+    let sum = 0;
+    for await (const batch of store.readTableBatches(ref, 1000)) {
+      rows += batch.numRows;
+      for (const v of batch.getChild('id') ?? []) sum += Number(v);
+    }
+    expect(rows).toBe(10_000);
+    expect(sum).toBe((9999 * 10_000) / 2);
+  });
+
+  it('writing the same bytes twice at once leaves one valid object', async () => {
+    const table = sampleTable(2000);
+    const [a, b] = await Promise.all([store.writeTable(table), store.writeTable(table)]);
+    expect(a.hash).toBe(b.hash);
+    expect(await store.objectState(a.hash)).toBe('ok');
+    expect(await fs.readdir(path.join(root, 'tmp'))).toEqual([]);
+  });
+
+  it('detects a corrupted object instead of using it', async () => {
+    const ref = await store.writeTable(sampleTable(100));
+    const file = store.objectPath(ref.hash);
+    const bytes = await fs.readFile(file);
+    bytes[bytes.length >> 1] ^= 0xff;
+    await fs.writeFile(file, bytes);
+    expect(await store.objectState(ref.hash)).toBe('corrupt');
+    await expect(store.readTable(ref)).rejects.toBeInstanceOf(CorruptArtifactError);
+    await fs.rm(file);
+    expect(await store.objectState(ref.hash)).toBe('missing');
+    await expect(store.readTable(ref)).rejects.toThrow(/missing/);
+  });
+});
+
+describe('model bundles', () => {
+  it('round-trips config and tensors exactly', async () => {
+    const weights = Float32Array.from({ length: 6 }, (_, i) => Math.sin(i) * 1e-3);
+    const ref = await store.writeModel({
+      config: { kind: 'mlp', layers: [2, 3], name: 'x' },
+      tensors: [
+        { name: 'w', shape: [2, 3], dtype: 'float32', data: weights },
+        { name: 'step', shape: [], dtype: 'int32', data: Int32Array.of(42) },
+      ],
+    });
+    expect(ref.kind).toBe('model');
+    const back = await store.readModel(ref);
+    expect(back.config).toEqual({ kind: 'mlp', layers: [2, 3], name: 'x' });
+    expect(back.tensors[0].shape).toEqual([2, 3]);
+    expect(Buffer.from(back.tensors[0].data.buffer).equals(Buffer.from(weights.buffer))).toBe(true);
+    expect(back.tensors[1].data).toEqual(Int32Array.of(42));
+  });
+
+  it('rejects a tensor whose shape does not match its data', async () => {
+    await expect(
+      store.writeModel({
+        config: {},
+        tensors: [{ name: 'w', shape: [2, 2], dtype: 'float32', data: new Float32Array(3) }],
+      }),
+    ).rejects.toThrow(/"w" has shape \[2,2\] but 3 values/);
+  });
+});
+
+describe('locks', () => {
+  it('serialises holders of the same key', async () => {
+    const release = await store.acquireLock('a'.repeat(64));
+    let second = false;
+    const pending = store.acquireLock('a'.repeat(64), { pollMs: 5 }).then((r) => {
+      second = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(second).toBe(false);
+    await release();
+    await (await pending)();
+    expect(second).toBe(true);
+  });
+
+  it('takes over a lock left by a process that is gone', async () => {
+    const child = spawn(process.execPath, ['-e', '0']);
+    const pid = await new Promise<number>((resolve) => child.on('exit', () => resolve(child.pid ?? 0)));
+    const { hostname } = await import('node:os');
+    await fs.writeFile(
+      path.join(root, 'locks', `${'b'.repeat(64)}.lock`),
+      JSON.stringify({ pid, host: hostname(), since: 'then' }),
+    );
+    const release = await store.acquireLock('b'.repeat(64), { pollMs: 5 });
+    await release();
+  });
+});
+
+describe('manifests and gc', () => {
+  it('ignores a corrupt manifest and collects unreferenced objects', async () => {
+    const kept = await store.writeTable(sampleTable(10));
+    const dropped = await store.writeTable(sampleTable(20));
+    const key = 'c'.repeat(64);
+    await store.writeManifest({
+      key,
+      stage: 's',
+      node: 'n',
+      components: { stage: 's', code: { hash: 'h', files: {}, packages: {} }, params: {}, inputs: {} },
+      outputs: { table: kept },
+      metrics: {},
+      timings: { startedAt: '', finishedAt: '', durationMs: 0 },
+      versions: {},
+    });
+    expect((await store.readManifest(key))?.outputs.table.hash).toBe(kept.hash);
+    const result = await store.gc();
+    expect(result.objects).toBe(1);
+    expect(await store.objectState(kept.hash)).toBe('ok');
+    expect(await store.objectState(dropped.hash)).toBe('missing');
+    await fs.writeFile(path.join(root, 'manifests', `${key}.json`), '{ not json');
+    expect(await store.readManifest(key)).toBeUndefined();
+  });
+});
