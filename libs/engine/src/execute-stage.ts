@@ -1,0 +1,112 @@
+import { Worker } from 'node:worker_threads';
+import type { ArtifactRef, ArtifactStore, Json } from '@lockpick/artifacts';
+import { Observable } from 'rxjs';
+import { type AnyStage, type InputArtifact, type OutputWriter, runStage, type StageEvent } from './stage.ts';
+
+export interface StageInvocation {
+  node: string;
+  params: Record<string, Json>;
+  inputs: Record<string, ArtifactRef>;
+}
+
+function inputArtifact(store: ArtifactStore, ref: ArtifactRef): InputArtifact {
+  return {
+    ref,
+    readTable: () => store.readTable(ref),
+    readTableBatches: (batchSize) => store.readTableBatches(ref, batchSize),
+    readModel: () => store.readModel(ref),
+  };
+}
+
+/**
+ * Runs a stage in this thread. The output writer stores each artifact and reports it as an
+ * `artifact` event, merged into the stage's own events; cancelling unsubscribes the stage.
+ */
+export function runStageInline(
+  stage: AnyStage,
+  store: ArtifactStore,
+  call: StageInvocation,
+): Observable<StageEvent> {
+  return new Observable<StageEvent>((subscriber) => {
+    const abort = new AbortController();
+    const emitArtifact = (output: string, kind: 'table' | 'model', ref: ArtifactRef): ArtifactRef => {
+      if (stage.outputs[output] !== kind)
+        throw new Error(
+          `stage ${stage.name} wrote a ${kind} to "${output}", which it declares as ${stage.outputs[output] ?? 'nothing'}`,
+        );
+      // Reported straight to the subscriber: the write is awaited inside the stage body, so this
+      // always arrives before the stage's own completion.
+      subscriber.next({ type: 'artifact', output, ref });
+      return ref;
+    };
+    const outputs: OutputWriter<Record<string, 'table' | 'model'>> = {
+      table: async (name, table, metadata) =>
+        emitArtifact(name, 'table', await store.writeTable(table, metadata)),
+      tableBatches: async (name, batches) =>
+        emitArtifact(name, 'table', await store.writeTableBatches(batches)),
+      model: async (name, bundle) => emitArtifact(name, 'model', await store.writeModel(bundle)),
+    };
+    const inputs: Record<string, InputArtifact> = {};
+    for (const [name, ref] of Object.entries(call.inputs)) inputs[name] = inputArtifact(store, ref);
+    const params = stage.params.parse(call.params) as Record<string, unknown>;
+    const events = runStage(stage, { node: call.node, params, inputs, outputs, store, signal: abort.signal });
+    const subscription = events.subscribe(subscriber);
+    return () => {
+      abort.abort(new Error('cancelled'));
+      subscription.unsubscribe();
+    };
+  });
+}
+
+/** Messages between the engine and a stage worker. */
+export type WorkerRequest = StageInvocation & { moduleUrl: string; stageName: string; storeRoot: string };
+export type WorkerReply =
+  | { type: 'event'; event: StageEvent }
+  | { type: 'error'; message: string; stack?: string }
+  | { type: 'done' };
+
+const WORKER_ENTRY = new URL('./worker-entry.mjs', import.meta.url);
+
+/**
+ * Runs a stage in a worker thread (its own wasm instance, its own core). Unsubscribing terminates the
+ * worker at once; whatever it was writing stays in the store's tmp/ and never becomes an object.
+ */
+export function runStageInWorker(
+  stage: AnyStage,
+  store: ArtifactStore,
+  call: StageInvocation,
+): Observable<StageEvent> {
+  return new Observable<StageEvent>((subscriber) => {
+    const request: WorkerRequest = {
+      ...call,
+      moduleUrl: stage.module,
+      stageName: stage.name,
+      storeRoot: store.root,
+    };
+    const worker = new Worker(WORKER_ENTRY, { workerData: request, stdout: false, stderr: false });
+    let finished = false;
+    worker.on('message', (reply: WorkerReply) => {
+      if (reply.type === 'event') subscriber.next(reply.event);
+      else if (reply.type === 'error') {
+        finished = true;
+        const error = new Error(reply.message);
+        if (reply.stack) error.stack = reply.stack;
+        subscriber.error(error);
+      } else {
+        finished = true;
+        subscriber.complete();
+      }
+    });
+    worker.on('error', (error) => {
+      finished = true;
+      subscriber.error(error);
+    });
+    worker.on('exit', (code) => {
+      if (!finished) subscriber.error(new Error(`worker for stage ${stage.name} exited with code ${code}`));
+    });
+    return () => {
+      if (!finished) void worker.terminate();
+      else void worker.terminate();
+    };
+  });
+}

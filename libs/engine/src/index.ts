@@ -1,0 +1,44 @@
+export type { NodeKey } from './cache-key.ts';
+export { describeKeyChange, nodeKey } from './cache-key.ts';
+export type { CodeIdentity } from './code-identity.ts';
+export { clearCodeIdentityCache, codeIdentity, importSpecifiers } from './code-identity.ts';
+export type {
+  DraftNode,
+  NodeHandle,
+  NodeSpec,
+  OutputRef,
+  ParamOverride,
+  PipelineDefinition,
+  PipelineOptions,
+  ResolvedNode,
+  ResolvedPipeline,
+  ResolveOptions,
+  SweepGrid,
+  SweepPoint,
+} from './pipeline.ts';
+export {
+  definePipeline,
+  PipelineBuilder,
+  PipelineError,
+  parseOverride,
+  resolvePipeline,
+  topologicalOrder,
+} from './pipeline.ts';
+export type { PlanEntry } from './plan.ts';
+export { planPipeline } from './plan.ts';
+export type { NodeStatus, RunEvent, RunOptions, RunSummary } from './run.ts';
+export { lookupCached, runPipeline } from './run.ts';
+export type {
+  AnyStage,
+  ArtifactKind,
+  ArtifactKinds,
+  InputArtifact,
+  OutputWriter,
+  ParamSchema,
+  Stage,
+  StageContext,
+  StageDefinition,
+  StageEvent,
+  StageReporter,
+} from './stage.ts';
+export { defineStage, runStage, stageTask } from './stage.ts';

@@ -1,0 +1,362 @@
+import { availableParallelism } from 'node:os';
+import type { ArtifactRef, ArtifactStore, LockHolder, Manifest, RunRecord } from '@lockpick/artifacts';
+import { mergeMap, Observable, Subject, takeUntil } from 'rxjs';
+import { type NodeKey, nodeKey } from './cache-key.ts';
+import { runStageInline, runStageInWorker } from './execute-stage.ts';
+import type { ResolvedNode, ResolvedPipeline } from './pipeline.ts';
+import type { StageEvent } from './stage.ts';
+
+export interface RunOptions {
+  /** Nodes run at once (default: number of cores). */
+  jobs?: number;
+  /** Run everything not downstream of a failure instead of stopping at the first. */
+  keepGoing?: boolean;
+  /** Aborting stops the run cleanly: running stages are cancelled, nothing partial is kept. */
+  signal?: AbortSignal;
+  /** Run heavy stages in worker threads (default true); tests may turn it off. */
+  workers?: boolean;
+}
+
+export type NodeStatus = 'cached' | 'computed' | 'computed-elsewhere';
+
+export type RunEvent =
+  | { type: 'run-start'; pipeline: string; nodes: { name: string; stage: string }[] }
+  | { type: 'node-start'; node: string; stage: string; key: string; where: 'inline' | 'worker' }
+  | { type: 'node-waiting'; node: string; holder: LockHolder }
+  | { type: 'node-event'; node: string; event: StageEvent }
+  | {
+      type: 'node-done';
+      node: string;
+      key: string;
+      status: NodeStatus;
+      durationMs: number;
+      outputs: Record<string, ArtifactRef>;
+    }
+  | { type: 'node-failed'; node: string; error: string }
+  | { type: 'node-skipped'; node: string; reason: string }
+  | { type: 'warning'; message: string }
+  | { type: 'run-done'; summary: RunSummary };
+
+export interface RunSummary {
+  pipeline: string;
+  computed: string[];
+  cached: string[];
+  failed: { node: string; error: string }[];
+  /** Not run: downstream of a failure, or stopped by fail-fast or cancellation. */
+  notRun: string[];
+  cancelled: boolean;
+  durationMs: number;
+}
+
+class Cancelled extends Error {
+  constructor() {
+    super('cancelled');
+  }
+}
+
+/**
+ * Runs a resolved pipeline against a store. Ready nodes run concurrently up to `jobs`; each node is
+ * looked up by its cache key first, computed under a per-key lock otherwise, and recorded in a
+ * manifest only after all its outputs are stored. Emits RunEvents and ends with `run-done`.
+ */
+export function runPipeline(
+  pipeline: ResolvedPipeline,
+  store: ArtifactStore,
+  options: RunOptions = {},
+): Observable<RunEvent> {
+  return new Observable<RunEvent>((subscriber) => {
+    const started = performance.now();
+    const jobs = Math.max(1, options.jobs ?? availableParallelism());
+    const emit = (event: RunEvent) => subscriber.next(event);
+    const previousWarning = store.onWarning;
+    store.onWarning = (message) => emit({ type: 'warning', message });
+
+    const outputsOf = new Map<string, Record<string, ArtifactRef>>();
+    const pendingUpstream = new Map<string, number>();
+    const dependents = new Map<string, ResolvedNode[]>();
+    for (const node of pipeline.nodes) {
+      const upstream = new Set(Object.values(node.inputs).map((w) => w.node));
+      pendingUpstream.set(node.name, upstream.size);
+      for (const u of upstream) dependents.set(u, [...(dependents.get(u) ?? []), node]);
+    }
+    const summary: RunSummary = {
+      pipeline: pipeline.name,
+      computed: [],
+      cached: [],
+      failed: [],
+      notRun: [],
+      cancelled: false,
+      durationMs: 0,
+    };
+    const settled = new Set<string>();
+    const cleanups = new Set<Promise<unknown>>();
+    const record: RunRecord['nodes'] = {};
+    const ready = new Subject<ResolvedNode>();
+    const stop = new Subject<void>();
+    const abort = new AbortController();
+    let finished = false;
+
+    const onExternalAbort = () => {
+      summary.cancelled = true;
+      abort.abort(new Cancelled());
+      stop.next();
+    };
+    options.signal?.addEventListener('abort', onExternalAbort, { once: true });
+
+    const finish = async () => {
+      if (finished) return;
+      finished = true;
+      await Promise.allSettled([...cleanups]);
+      await recordWrite;
+      for (const node of pipeline.nodes) if (!settled.has(node.name)) summary.notRun.push(node.name);
+      await saveRecord().catch((error: Error) =>
+        emit({ type: 'warning', message: `could not save run record: ${error.message}` }),
+      );
+      summary.durationMs = performance.now() - started;
+      store.onWarning = previousWarning;
+      emit({ type: 'run-done', summary });
+      subscriber.complete();
+    };
+
+    let recordWrite: Promise<void> = Promise.resolve();
+    const saveRecord = async () => {
+      const previous = (await store.readRunRecord(pipeline.name))?.nodes ?? {};
+      await store.writeRunRecord({
+        pipeline: pipeline.name,
+        updatedAt: new Date().toISOString(),
+        nodes: { ...previous, ...record },
+      });
+    };
+
+    const settle = (node: ResolvedNode) => {
+      settled.add(node.name);
+      if (settled.size === pipeline.nodes.length) ready.complete();
+    };
+
+    const skipDownstream = (node: ResolvedNode, reason: string) => {
+      for (const d of dependents.get(node.name) ?? []) {
+        if (settled.has(d.name)) continue;
+        summary.notRun.push(d.name);
+        emit({ type: 'node-skipped', node: d.name, reason });
+        settle(d);
+        skipDownstream(d, reason);
+      }
+    };
+
+    const execute = (node: ResolvedNode) =>
+      new Observable<RunEvent>((nodeSubscriber) => {
+        const nodeAbort = new AbortController();
+        const onAbort = () => nodeAbort.abort(abort.signal.reason);
+        abort.signal.addEventListener('abort', onAbort, { once: true });
+        const work = executeNode(node, store, outputsOf, nodeAbort.signal, options.workers !== false, (e) =>
+          nodeSubscriber.next(e),
+        ).then(
+          (result) => {
+            outputsOf.set(node.name, result.outputs);
+            record[node.name] = {
+              key: result.key.key,
+              stage: node.stage.name,
+              components: result.key.components,
+            };
+            (result.status === 'cached' ? summary.cached : summary.computed).push(node.name);
+            nodeSubscriber.next({
+              type: 'node-done',
+              node: node.name,
+              key: result.key.key,
+              status: result.status,
+              durationMs: result.durationMs,
+              outputs: result.outputs,
+            });
+            settle(node);
+            if (result.status !== 'cached') recordWrite = recordWrite.then(saveRecord).catch(() => undefined);
+            for (const d of dependents.get(node.name) ?? []) {
+              const left = (pendingUpstream.get(d.name) ?? 1) - 1;
+              pendingUpstream.set(d.name, left);
+              if (left === 0) ready.next(d);
+            }
+            nodeSubscriber.complete();
+          },
+          (error: unknown) => {
+            if (error instanceof Cancelled || abort.signal.aborted) {
+              nodeSubscriber.complete();
+              return;
+            }
+            const message = error instanceof Error ? error.message : String(error);
+            summary.failed.push({ node: node.name, error: message });
+            nodeSubscriber.next({ type: 'node-failed', node: node.name, error: message });
+            settle(node);
+            skipDownstream(node, `upstream "${node.name}" failed`);
+            nodeSubscriber.complete();
+            if (!options.keepGoing) {
+              abort.abort(new Cancelled());
+              stop.next();
+            }
+          },
+        );
+        cleanups.add(work);
+        void work.finally(() => cleanups.delete(work));
+        return () => {
+          abort.signal.removeEventListener('abort', onAbort);
+          nodeAbort.abort(new Cancelled());
+        };
+      });
+
+    const subscription = ready
+      .pipe(
+        mergeMap((node) => execute(node), jobs),
+        takeUntil(stop),
+      )
+      .subscribe({
+        next: emit,
+        error: (error: Error) => {
+          summary.failed.push({ node: '(engine)', error: error.message });
+          void finish();
+        },
+        complete: () => void finish(),
+      });
+
+    emit({
+      type: 'run-start',
+      pipeline: pipeline.name,
+      nodes: pipeline.nodes.map((n) => ({ name: n.name, stage: n.stage.name })),
+    });
+    if (pipeline.nodes.length === 0) ready.complete();
+    for (const node of pipeline.nodes) if (pendingUpstream.get(node.name) === 0) ready.next(node);
+
+    return () => {
+      options.signal?.removeEventListener('abort', onExternalAbort);
+      abort.abort(new Cancelled());
+      subscription.unsubscribe();
+    };
+  });
+}
+
+interface NodeResult {
+  key: NodeKey;
+  status: NodeStatus;
+  outputs: Record<string, ArtifactRef>;
+  durationMs: number;
+}
+
+/** The node's cached outputs if its manifest exists and every output object is intact. */
+export async function lookupCached(
+  store: ArtifactStore,
+  node: ResolvedNode,
+  key: string,
+  warn: (message: string) => void,
+): Promise<Manifest | undefined> {
+  const manifest = await store.readManifest(key);
+  if (!manifest) return undefined;
+  for (const [name, kind] of Object.entries(node.stage.outputs)) {
+    const ref = manifest.outputs[name];
+    if (!ref || ref.kind !== kind) {
+      warn(`node "${node.name}": cached run has no ${kind} output "${name}"; recomputing`);
+      return undefined;
+    }
+    const state = await store.objectState(ref.hash);
+    if (state !== 'ok') {
+      warn(
+        `node "${node.name}": cached output "${name}" (${ref.hash.slice(0, 12)}) is ${state}; recomputing`,
+      );
+      if (state === 'corrupt') await store.discardObject(ref.hash);
+      return undefined;
+    }
+  }
+  return manifest;
+}
+
+async function executeNode(
+  node: ResolvedNode,
+  store: ArtifactStore,
+  outputsOf: Map<string, Record<string, ArtifactRef>>,
+  signal: AbortSignal,
+  useWorkers: boolean,
+  emit: (event: RunEvent) => void,
+): Promise<NodeResult> {
+  const started = performance.now();
+  const inputs: Record<string, ArtifactRef> = {};
+  for (const [input, wire] of Object.entries(node.inputs)) {
+    const ref = outputsOf.get(wire.node)?.[wire.output];
+    if (!ref)
+      throw new Error(
+        `node "${node.name}": input "${input}" has no artifact from "${wire.node}.${wire.output}"`,
+      );
+    inputs[input] = ref;
+  }
+  const inputHashes = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.hash]));
+  const key = nodeKey(node, inputHashes);
+  const warn = (message: string) => emit({ type: 'warning', message });
+
+  const hit = await lookupCached(store, node, key.key, warn);
+  if (hit) return { key, status: 'cached', outputs: hit.outputs, durationMs: performance.now() - started };
+
+  const release = await store.acquireLock(key.key, {
+    signal,
+    onWait: (holder) => emit({ type: 'node-waiting', node: node.name, holder }),
+  });
+  try {
+    // Another run may have finished this very node while we waited for the lock.
+    const shared = await lookupCached(store, node, key.key, warn);
+    if (shared)
+      return {
+        key,
+        status: 'computed-elsewhere',
+        outputs: shared.outputs,
+        durationMs: performance.now() - started,
+      };
+
+    const where = useWorkers && node.stage.heavy ? 'worker' : 'inline';
+    emit({ type: 'node-start', node: node.name, stage: node.stage.name, key: key.key, where });
+    const startedAt = new Date();
+    const outputs: Record<string, ArtifactRef> = {};
+    const metrics: Record<string, number> = {};
+    let backend: string | undefined;
+    const call = { node: node.name, params: node.params, inputs };
+    const events =
+      where === 'worker'
+        ? runStageInWorker(node.stage, store, call)
+        : runStageInline(node.stage, store, call);
+    await new Promise<void>((resolve, reject) => {
+      const subscription = events.subscribe({
+        next: (event) => {
+          if (event.type === 'artifact') outputs[event.output] = event.ref;
+          else if (event.type === 'metric') metrics[event.name] = event.value;
+          else if (event.type === 'backend') backend = event.name;
+          emit({ type: 'node-event', node: node.name, event });
+        },
+        error: reject,
+        complete: resolve,
+      });
+      const onAbort = () => {
+        subscription.unsubscribe();
+        reject(new Cancelled());
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    for (const [name, kind] of Object.entries(node.stage.outputs))
+      if (!outputs[name])
+        throw new Error(
+          `node "${node.name}": stage ${node.stage.name} finished without writing its ${kind} output "${name}"`,
+        );
+    const finishedAt = new Date();
+    await store.writeManifest({
+      key: key.key,
+      stage: node.stage.name,
+      node: node.name,
+      components: key.components,
+      outputs,
+      metrics,
+      timings: {
+        startedAt: startedAt.toISOString(),
+        finishedAt: finishedAt.toISOString(),
+        durationMs: finishedAt.getTime() - startedAt.getTime(),
+      },
+      versions: { node: process.version, ...key.components.code.packages },
+      ...(backend ? { backend } : {}),
+    });
+    return { key, status: 'computed', outputs, durationMs: performance.now() - started };
+  } finally {
+    await release();
+  }
+}

@@ -1,0 +1,118 @@
+// Small real stages for the engine's own tests and benchmark: they write real Parquet tables and,
+// when LOCKPICK_TEST_LOG is set, append one line per computation so tests can count them.
+import { appendFileSync } from 'node:fs';
+import * as arrow from 'apache-arrow';
+import { z } from 'zod';
+import { defineStage, stageTask } from '../stage.ts';
+
+function logComputation(node: string): void {
+  const file = process.env.LOCKPICK_TEST_LOG;
+  if (file) appendFileSync(file, `${node}\n`);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    });
+  });
+}
+
+/** Writes the integers 0..n-1 (times `scale`), slowly if asked. */
+export const numbers = defineStage({
+  name: 'test.numbers',
+  description: 'the integers 0..n-1 times scale',
+  module: import.meta.url,
+  params: z.object({
+    n: z.number().int().positive().default(10),
+    scale: z.number().default(1),
+    delayMs: z.number().int().nonnegative().default(0),
+  }),
+  inputs: {},
+  outputs: { table: 'table' },
+  run: (ctx) =>
+    stageTask(ctx.signal, async (report, signal) => {
+      logComputation(ctx.node);
+      const steps = 10;
+      for (let i = 0; i < steps && ctx.params.delayMs > 0; i++) {
+        await sleep(ctx.params.delayMs / steps, signal);
+        report.progress(i + 1, steps, 'steps');
+      }
+      const values = Float64Array.from({ length: ctx.params.n }, (_, i) => i * ctx.params.scale);
+      await ctx.outputs.table('table', arrow.tableFromArrays({ value: values }));
+    }),
+});
+
+/** Sums a table's `value` column; `rounding` changes nothing for integer input (early cut-off tests). */
+export const sum = defineStage({
+  name: 'test.sum',
+  description: 'sum of the value column',
+  module: import.meta.url,
+  params: z.object({
+    rounding: z.enum(['none', 'floor']).default('none'),
+    delayMs: z.number().int().nonnegative().default(0),
+  }),
+  inputs: { table: 'table' },
+  outputs: { table: 'table' },
+  heavy: true,
+  run: (ctx) =>
+    stageTask(ctx.signal, async (report, signal) => {
+      logComputation(ctx.node);
+      if (ctx.params.delayMs > 0) await sleep(ctx.params.delayMs, signal);
+      const table = await ctx.inputs.table.readTable();
+      let total = 0;
+      for (const v of table.getChild('value') ?? []) total += Number(v);
+      if (ctx.params.rounding === 'floor') total = Math.floor(total);
+      report.metric('sum', total);
+      await ctx.outputs.table('table', arrow.tableFromArrays({ sum: Float64Array.of(total) }));
+    }),
+});
+
+/** Adds two single-row sum tables, keeping both parts. */
+export const join = defineStage({
+  name: 'test.join',
+  description: 'two sums side by side',
+  module: import.meta.url,
+  params: z.object({}),
+  inputs: { left: 'table', right: 'table' },
+  outputs: { table: 'table' },
+  run: (ctx) =>
+    stageTask(ctx.signal, async () => {
+      logComputation(ctx.node);
+      const left = Number((await ctx.inputs.left.readTable()).getChild('sum')?.get(0));
+      const right = Number((await ctx.inputs.right.readTable()).getChild('sum')?.get(0));
+      const columns = {
+        left: Float64Array.of(left),
+        right: Float64Array.of(right),
+        sum: Float64Array.of(left + right),
+      };
+      await ctx.outputs.table('table', arrow.tableFromArrays(columns));
+    }),
+});
+
+/** Always fails, for fail-fast and keep-going tests. */
+export const broken = defineStage({
+  name: 'test.broken',
+  description: 'fails',
+  module: import.meta.url,
+  params: z.object({}),
+  inputs: { table: 'table' },
+  outputs: { table: 'table' },
+  run: (ctx) =>
+    stageTask(ctx.signal, async () => {
+      throw new Error(`deliberate failure in ${ctx.node}`);
+    }),
+});
+
+/** A stage that never writes its declared output. */
+export const forgetful = defineStage({
+  name: 'test.forgetful',
+  description: 'forgets its output',
+  module: import.meta.url,
+  params: z.object({}),
+  inputs: {},
+  outputs: { table: 'table' },
+  run: (ctx) => stageTask(ctx.signal, async () => undefined),
+});
