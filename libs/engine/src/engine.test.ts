@@ -266,10 +266,12 @@ describe('running and caching', () => {
     store = await ArtifactStore.open(store.root);
     const threaded = await run(fixturePipeline, { seeds: [1, 2] }, { workers: true });
     const starts = threaded.events.filter((e) => e.type === 'node-start');
-    expect(starts.filter((e) => e.type === 'node-start' && e.where === 'worker').map((e) => e.node).sort()).toEqual([
-      'sum-1',
-      'sum-2',
-    ]);
+    expect(
+      starts
+        .filter((e) => e.type === 'node-start' && e.where === 'worker')
+        .map((e) => e.node)
+        .sort(),
+    ).toEqual(['sum-1', 'sum-2']);
     const hashes = (r: typeof inline) =>
       r.events.flatMap((e) => (e.type === 'node-done' ? [`${e.node}:${e.outputs.table.hash}`] : [])).sort();
     expect(hashes(threaded)).toEqual(hashes(inline));
