@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (no build step): tsx compiles on the fly and is inherited by
-// worker threads through the registered loader.
+// Runs the TypeScript sources directly (no build step): tsx compiles them on the fly. Stage worker
+// threads register tsx themselves.
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../src/main.ts');
+const { main } = await import('../src/main.ts');
+const code = await main(process.argv.slice(2));
+// Exit explicitly once output is flushed: a backend's thread pool must not keep the process alive.
+process.stdout.write('', () => process.exit(code));

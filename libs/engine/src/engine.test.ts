@@ -12,7 +12,7 @@ import { planPipeline } from './plan.ts';
 import { type RunEvent, type RunOptions, type RunSummary, runPipeline } from './run.ts';
 import { defineStage, stageTask } from './stage.ts';
 import { fixturePipeline } from './testing/fixture-pipeline.ts';
-import { broken, forgetful, join, numbers, sum } from './testing/fixture-stages.ts';
+import { broken, forgetful, gather, join, numbers, sum } from './testing/fixture-stages.ts';
 
 let root: string;
 let store: ArtifactStore;
@@ -65,6 +65,30 @@ describe('pipelines', () => {
       overrides: [parseOverride('numbers.delayMs=5'), parseOverride('numbers[n=3,scale=10].delayMs=7')],
     });
     expect(overridden.nodes.map((n) => n.params.delayMs)).toEqual([5, 5, 5, 5, 5, 7]);
+  });
+
+  it('gathers a sweep into a list input, one artifact per point, in order', async () => {
+    const def = definePipeline({
+      name: 'gather',
+      description: '',
+      defaultSeeds: [1],
+      scales: ['default'],
+      build: (p) => {
+        const points = p.sweep('numbers', numbers, { n: [2, 3, 4] }, (pt) => ({ params: pt, inputs: {} }));
+        const sums = points.map((pt) =>
+          p.node(`sum-${pt.point.n}`, sum, { inputs: { table: pt.out.table } }),
+        );
+        const all = p.node('all', gather, { inputs: { parts: sums.map((s) => s.out.table) } });
+        p.results(all.out.table);
+      },
+    });
+    const resolved = resolvePipeline(def);
+    expect(Object.keys(resolved.nodes.at(-1)!.inputs)).toEqual(['parts[0]', 'parts[1]', 'parts[2]']);
+    const { events } = await run(def);
+    const done = events.find((e) => e.type === 'node-done' && e.node === 'all');
+    if (done?.type !== 'node-done') throw new Error('no all');
+    const table = await store.readTable(done.outputs.table);
+    expect(Array.from(table.getChild('sum')!.toArray() as Float64Array)).toEqual([1, 3, 6]);
   });
 
   it('passes --seeds to the pipeline', () => {

@@ -46,8 +46,15 @@ export function runStageInline(
         emitArtifact(name, 'table', await store.writeTableBatches(batches)),
       model: async (name, bundle) => emitArtifact(name, 'model', await store.writeModel(bundle)),
     };
-    const inputs: Record<string, InputArtifact> = {};
-    for (const [name, ref] of Object.entries(call.inputs)) inputs[name] = inputArtifact(store, ref);
+    const inputs: Record<string, InputArtifact | InputArtifact[]> = {};
+    for (const [name, kind] of Object.entries(stage.inputs)) {
+      if (kind.endsWith('[]')) {
+        const list: InputArtifact[] = [];
+        for (let i = 0; call.inputs[`${name}[${i}]`]; i++)
+          list.push(inputArtifact(store, call.inputs[`${name}[${i}]`]));
+        inputs[name] = list;
+      } else inputs[name] = inputArtifact(store, call.inputs[name]);
+    }
     const params = stage.params.parse(call.params) as Record<string, unknown>;
     const events = runStage(stage, { node: call.node, params, inputs, outputs, store, signal: abort.signal });
     const subscription = events.subscribe(subscriber);

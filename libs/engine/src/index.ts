@@ -4,6 +4,7 @@ export type { CodeIdentity } from './code-identity.ts';
 export { clearCodeIdentityCache, codeIdentity, importSpecifiers } from './code-identity.ts';
 export type {
   DraftNode,
+  InputWiring,
   NodeHandle,
   NodeSpec,
   OutputRef,
@@ -33,6 +34,9 @@ export type {
   ArtifactKind,
   ArtifactKinds,
   InputArtifact,
+  InputKind,
+  InputKinds,
+  InputValue,
   OutputWriter,
   ParamSchema,
   Stage,

@@ -1,6 +1,6 @@
 import type { Json } from '@lockpick/artifacts';
 import type { z } from 'zod';
-import type { AnyStage, ArtifactKind } from './stage.ts';
+import type { AnyStage, ArtifactKind, InputKind } from './stage.ts';
 
 /** A typed pointer to one output of one node, used to wire it into another node's input. */
 export interface OutputRef<K extends ArtifactKind = ArtifactKind> {
@@ -11,8 +11,15 @@ export interface OutputRef<K extends ArtifactKind = ArtifactKind> {
 
 export interface NodeSpec<S extends AnyStage> {
   params?: Partial<z.input<S['params']>>;
-  inputs: { [K in keyof S['inputs']]: OutputRef<S['inputs'][K]> };
+  inputs: { [K in keyof S['inputs']]: InputWiring<S['inputs'][K]> };
 }
+
+/** A single input takes one output; a list input (`'table[]'`) takes an array of them. */
+export type InputWiring<K extends InputKind> = K extends `${infer B extends ArtifactKind}[]`
+  ? OutputRef<B>[]
+  : OutputRef<K & ArtifactKind>;
+
+type Wire = { node: string; output: string; kind?: ArtifactKind };
 
 export interface NodeHandle<S extends AnyStage> {
   name: string;
@@ -29,7 +36,7 @@ export interface DraftNode {
   base: string;
   stage: AnyStage;
   params: Record<string, unknown>;
-  inputs: Record<string, { node: string; output: string; kind?: ArtifactKind }>;
+  inputs: Record<string, Wire | Wire[]>;
 }
 
 export interface PipelineOptions {
@@ -94,8 +101,10 @@ export class PipelineBuilder {
   private add<S extends AnyStage>(name: string, base: string, stage: S, spec: NodeSpec<S>): NodeHandle<S> {
     if (this.nodes.some((n) => n.name === name)) throw new PipelineError([`node "${name}" is defined twice`]);
     const inputs: DraftNode['inputs'] = {};
-    for (const [input, ref] of Object.entries(spec.inputs as Record<string, OutputRef>))
-      inputs[input] = { node: ref.node, output: ref.output, kind: ref.kind };
+    for (const [input, ref] of Object.entries(spec.inputs as Record<string, OutputRef | OutputRef[]>))
+      inputs[input] = Array.isArray(ref)
+        ? ref.map((r) => ({ node: r.node, output: r.output, kind: r.kind }))
+        : { node: ref.node, output: ref.output, kind: ref.kind };
     this.nodes.push({ name, base, stage, params: { ...(spec.params ?? {}) }, inputs });
     const out = {} as Record<string, OutputRef>;
     for (const [output, kind] of Object.entries(stage.outputs)) out[output] = { node: name, output, kind };
@@ -119,7 +128,10 @@ export class PipelineError extends Error {
   }
 }
 
-/** A validated node: parameters resolved through the stage's schema, inputs checked. */
+/**
+ * A validated node: parameters resolved through the stage's schema, inputs checked. A list input
+ * `xs` wired to three outputs appears here as `xs[0]`, `xs[1]`, `xs[2]`.
+ */
 export interface ResolvedNode {
   name: string;
   base: string;
@@ -225,29 +237,41 @@ export function resolvePipeline(
         );
     }
     const inputs: ResolvedNode['inputs'] = {};
-    for (const [input, kind] of Object.entries(draft.stage.inputs)) {
-      const wire = draft.inputs[input];
-      if (!wire) {
-        problems.push(`node "${draft.name}": input "${input}" (${kind}) is not wired`);
+    for (const [input, declared] of Object.entries(draft.stage.inputs)) {
+      const wiring = draft.inputs[input];
+      const isList = declared.endsWith('[]');
+      const kind = declared.replace('[]', '') as ArtifactKind;
+      if (!wiring) {
+        problems.push(`node "${draft.name}": input "${input}" (${declared}) is not wired`);
         continue;
       }
-      const upstream = byName.get(wire.node);
-      if (!upstream) {
+      if (isList !== Array.isArray(wiring)) {
         problems.push(
-          `node "${draft.name}": input "${input}" reads from node "${wire.node}", which does not exist`,
+          `node "${draft.name}": input "${input}" is ${isList ? 'a list (give an array of outputs)' : 'a single artifact (give one output, not an array)'}`,
         );
         continue;
       }
-      const upstreamKind = upstream.stage.outputs[wire.output];
-      if (!upstreamKind)
-        problems.push(
-          `node "${draft.name}": input "${input}" reads "${wire.node}.${wire.output}", but stage ${upstream.stage.name} has outputs ${Object.keys(upstream.stage.outputs).join(', ')}`,
-        );
-      else if (upstreamKind !== kind)
-        problems.push(
-          `node "${draft.name}": input "${input}" expects a ${kind} but "${wire.node}.${wire.output}" is a ${upstreamKind}`,
-        );
-      inputs[input] = { node: wire.node, output: wire.output };
+      const wires = Array.isArray(wiring) ? wiring : [wiring];
+      wires.forEach((wire, i) => {
+        const label = isList ? `${input}[${i}]` : input;
+        const upstream = byName.get(wire.node);
+        if (!upstream) {
+          problems.push(
+            `node "${draft.name}": input "${label}" reads from node "${wire.node}", which does not exist`,
+          );
+          return;
+        }
+        const upstreamKind = upstream.stage.outputs[wire.output];
+        if (!upstreamKind)
+          problems.push(
+            `node "${draft.name}": input "${label}" reads "${wire.node}.${wire.output}", but stage ${upstream.stage.name} has outputs ${Object.keys(upstream.stage.outputs).join(', ')}`,
+          );
+        else if (upstreamKind !== kind)
+          problems.push(
+            `node "${draft.name}": input "${label}" expects a ${kind} but "${wire.node}.${wire.output}" is a ${upstreamKind}`,
+          );
+        inputs[label] = { node: wire.node, output: wire.output };
+      });
     }
     for (const input of Object.keys(draft.inputs))
       if (!(input in draft.stage.inputs))

@@ -5,8 +5,15 @@ import type { z } from 'zod';
 
 export type { ArtifactKind } from '@lockpick/artifacts';
 
-/** Declared inputs or outputs of a stage: name → artifact kind. */
+/** Declared outputs of a stage: name → artifact kind. */
 export type ArtifactKinds = Record<string, ArtifactKind>;
+
+/** An input is one artifact, or a list of them (`'table[]'`) for stages that gather a sweep. */
+export type InputKind = ArtifactKind | `${ArtifactKind}[]`;
+export type InputKinds = Record<string, InputKind>;
+
+/** What a stage body receives for an input of kind K. */
+export type InputValue<K extends InputKind> = K extends `${string}[]` ? InputArtifact[] : InputArtifact;
 
 /** What a running stage reports. Artifact events are emitted by the output writer, not by hand. */
 export type StageEvent =
@@ -40,11 +47,11 @@ export interface OutputWriter<O extends ArtifactKinds> {
   model(name: KeysOfKind<O, 'model'>, bundle: ModelBundle): Promise<ArtifactRef>;
 }
 
-export interface StageContext<P, I extends ArtifactKinds, O extends ArtifactKinds> {
+export interface StageContext<P, I extends InputKinds, O extends ArtifactKinds> {
   /** Name of the pipeline node this run belongs to (for messages). */
   node: string;
   params: P;
-  inputs: { [K in keyof I]: InputArtifact };
+  inputs: { [K in keyof I]: InputValue<I[K]> };
   outputs: OutputWriter<O>;
   store: ArtifactStore;
   /** Aborted when the run is cancelled (Ctrl-C, fail-fast); long loops should check it. */
@@ -56,7 +63,7 @@ export type ParamSchema = z.ZodObject<any>;
 
 export interface Stage<
   P extends ParamSchema = ParamSchema,
-  I extends ArtifactKinds = ArtifactKinds,
+  I extends InputKinds = InputKinds,
   O extends ArtifactKinds = ArtifactKinds,
 > {
   name: string;
@@ -80,7 +87,7 @@ export interface AnyStage {
   description: string;
   module: string;
   params: ParamSchema;
-  inputs: ArtifactKinds;
+  inputs: InputKinds;
   outputs: ArtifactKinds;
   heavy: boolean;
   run(ctx: never): Observable<StageEvent>;
@@ -89,12 +96,12 @@ export interface AnyStage {
 /** Calls a stage's run with a context built at run time (parameters already parsed by its schema). */
 export function runStage(
   stage: AnyStage,
-  ctx: StageContext<Record<string, unknown>, ArtifactKinds, ArtifactKinds>,
+  ctx: StageContext<Record<string, unknown>, InputKinds, ArtifactKinds>,
 ): Observable<StageEvent> {
   return (stage.run as (c: typeof ctx) => Observable<StageEvent>)(ctx);
 }
 
-export interface StageDefinition<P extends ParamSchema, I extends ArtifactKinds, O extends ArtifactKinds> {
+export interface StageDefinition<P extends ParamSchema, I extends InputKinds, O extends ArtifactKinds> {
   name: string;
   description: string;
   module: string;
@@ -107,11 +114,9 @@ export interface StageDefinition<P extends ParamSchema, I extends ArtifactKinds,
 
 const STAGE_NAME = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/;
 
-export function defineStage<
-  P extends ParamSchema,
-  const I extends ArtifactKinds,
-  const O extends ArtifactKinds,
->(definition: StageDefinition<P, I, O>): Stage<P, I, O> {
+export function defineStage<P extends ParamSchema, const I extends InputKinds, const O extends ArtifactKinds>(
+  definition: StageDefinition<P, I, O>,
+): Stage<P, I, O> {
   if (!STAGE_NAME.test(definition.name))
     throw new Error(`stage name "${definition.name}" must be lower-case words joined by dots or dashes`);
   if (!definition.module.startsWith('file:'))

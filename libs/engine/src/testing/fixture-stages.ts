@@ -116,3 +116,20 @@ export const forgetful = defineStage({
   outputs: { table: 'table' },
   run: (ctx) => stageTask(ctx.signal, async () => undefined),
 });
+
+/** Gathers any number of single-row sum tables into one table (a report over a sweep). */
+export const gather = defineStage({
+  name: 'test.gather',
+  description: 'one row per input sum',
+  module: import.meta.url,
+  params: z.object({}),
+  inputs: { parts: 'table[]' },
+  outputs: { table: 'table' },
+  run: (ctx) =>
+    stageTask(ctx.signal, async () => {
+      const sums: number[] = [];
+      for (const part of ctx.inputs.parts)
+        sums.push(Number((await part.readTable()).getChild('sum')?.get(0)));
+      await ctx.outputs.table('table', arrow.tableFromArrays({ sum: Float64Array.from(sums) }));
+    }),
+});
