@@ -4,6 +4,11 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// `lockpick show … | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 const { main } = await import('../src/main.ts');
 const code = await main(process.argv.slice(2));
 // Exit explicitly once output is flushed: a backend's thread pool must not keep the process alive.

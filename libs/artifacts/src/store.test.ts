@@ -173,3 +173,19 @@ describe('manifests and gc', () => {
     expect(await store.readManifest(key)).toBeUndefined();
   });
 });
+
+describe('int32 matrix columns', () => {
+  it('round-trip through Parquet, sliced and batched', async () => {
+    const { int32MatrixVector, readInt32Matrix } = await import('./columns.ts');
+    const data = Int32Array.from({ length: 5 * 3 }, (_, i) => i * 7);
+    const table = new arrow.Table({
+      tokens: int32MatrixVector(data, 5, 3),
+      id: arrow.vectorFromArray([0, 1, 2, 3, 4]),
+    });
+    const back = await store.readTable(await store.writeTable(table));
+    expect(readInt32Matrix(back, 'tokens')).toEqual({ data, rows: 5, width: 3 });
+    const sliced = readInt32Matrix(back.slice(2, 4), 'tokens');
+    expect(Array.from(sliced.data)).toEqual(Array.from(data.subarray(6, 12)));
+    expect(() => readInt32Matrix(back, 'id')).toThrow(/column "id" is .*expected a fixed-size list/);
+  });
+});

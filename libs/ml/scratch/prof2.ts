@@ -1,0 +1,15 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../src/backend.ts';
+import { Transformer } from '../src/transformer.ts';
+import { lossGradients } from '../src/train.ts';
+import { tokenLogProbs } from '../src/ops.ts';
+await initBackend('wasm');
+const B = 64, T = 32, V = 64;
+const model = new Transformer({ vocabSize: V, contextLength: T, layers: 2, width: 128, heads: 4, mlpRatio: 4, bias: false }, 1);
+const inp = new Int32Array(B * T).map((_, i) => (i * 7) % V), tgt = new Int32Array(B * T).map((_, i) => (i * 5) % V);
+const params = model.params.list();
+const loss = () => tf.neg(tf.mean(tokenLogProbs(model.logitsTimeMajor(inp, B, T), tf.tensor1d(tgt, 'int32')))) as tf.Scalar;
+for (let i = 0; i < 3; i++) lossGradients({ loss, params });
+const t0 = performance.now();
+for (let i = 0; i < 10; i++) lossGradients({ loss, params });
+console.log('grads', ((performance.now() - t0) / 10).toFixed(1));

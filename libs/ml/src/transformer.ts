@@ -1,0 +1,205 @@
+/**
+ * A causal decoder-only transformer language model, in the shape of nanoGPT: token and learned
+ * position embeddings, pre-LayerNorm blocks (attention, then MLP, each added to the residual
+ * stream), a final LayerNorm and a linear head.
+ *
+ * Differences from nanoGPT, each for speed on the wasm backend: the MLP uses ReLU (fused into the
+ * matMul) instead of GELU; linear layers have no bias by default (nanoGPT's `bias=False`); there is
+ * no dropout (these toy tasks don't need it, and it keeps training deterministic). Internally rows
+ * are time-major ((time, batch) order), which makes attention's batched products cheap (see ops.ts).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { attendToCache, causalSelfAttention, embedding, layerNorm, linear } from './ops.ts';
+import { normalValues, ParameterSet } from './params.ts';
+import { Random } from './random.ts';
+
+export interface TransformerConfig {
+  vocabSize: number;
+  /** Longest sequence the model reads (number of learned positions). */
+  contextLength: number;
+  layers: number;
+  width: number;
+  heads: number;
+  /** MLP hidden width = mlpRatio × width. */
+  mlpRatio: number;
+  /** Biases in linear layers and LayerNorms. */
+  bias: boolean;
+}
+
+export const defaultTransformerConfig: Omit<TransformerConfig, 'vocabSize' | 'contextLength'> = {
+  layers: 2,
+  width: 128,
+  heads: 4,
+  mlpRatio: 4,
+  bias: false,
+};
+
+/** Keys and values of the positions decoded so far, per layer: [time, batch·heads, headDim]. */
+export interface KVCache {
+  keys: tf.Tensor3D[];
+  values: tf.Tensor3D[];
+  batch: number;
+  length: number;
+}
+
+export class Transformer {
+  readonly kind = 'transformer';
+  readonly config: TransformerConfig;
+  readonly params = new ParameterSet();
+
+  constructor(config: TransformerConfig, seed: number) {
+    const { vocabSize, contextLength, layers, width, heads, mlpRatio, bias } = config;
+    if (width % heads !== 0) throw new Error(`width ${width} is not divisible by heads ${heads}`);
+    this.config = { ...config };
+    const rng = Random.derive(seed, 'transformer/init');
+    const p = this.params;
+    const std = 0.02;
+    // GPT-2's scaled init: projections into the residual stream get std / √(2·layers).
+    const residualStd = std / Math.sqrt(2 * layers);
+    const hidden = mlpRatio * width;
+    const ones = (n: number) => new Float32Array(n).fill(1);
+    const zeros = (n: number) => new Float32Array(n);
+
+    p.add('wte', 'embedding', [vocabSize, width], normalValues(rng, vocabSize * width, std));
+    p.add('wpe', 'embedding', [contextLength, width], normalValues(rng, contextLength * width, std));
+    for (let l = 0; l < layers; l++) {
+      const g = `block.${l}`;
+      p.add(`h.${l}.ln1.g`, g, [width], ones(width));
+      if (bias) p.add(`h.${l}.ln1.b`, g, [width], zeros(width));
+      p.add(`h.${l}.attn.qkv.w`, g, [width, 3 * width], normalValues(rng, width * 3 * width, std));
+      if (bias) p.add(`h.${l}.attn.qkv.b`, g, [3 * width], zeros(3 * width));
+      p.add(`h.${l}.attn.proj.w`, g, [width, width], normalValues(rng, width * width, residualStd));
+      if (bias) p.add(`h.${l}.attn.proj.b`, g, [width], zeros(width));
+      p.add(`h.${l}.ln2.g`, g, [width], ones(width));
+      if (bias) p.add(`h.${l}.ln2.b`, g, [width], zeros(width));
+      p.add(`h.${l}.mlp.fc.w`, g, [width, hidden], normalValues(rng, width * hidden, std));
+      if (bias) p.add(`h.${l}.mlp.fc.b`, g, [hidden], zeros(hidden));
+      p.add(`h.${l}.mlp.proj.w`, g, [hidden, width], normalValues(rng, hidden * width, residualStd));
+      if (bias) p.add(`h.${l}.mlp.proj.b`, g, [width], zeros(width));
+    }
+    p.add('ln_f.g', 'head', [width], ones(width));
+    if (bias) p.add('ln_f.b', 'head', [width], zeros(width));
+    p.add('lm_head.w', 'head', [width, vocabSize], normalValues(rng, width * vocabSize, std));
+  }
+
+  private w(name: string): tf.Tensor2D {
+    return this.params.get(name) as unknown as tf.Tensor2D;
+  }
+
+  private v(name: string): tf.Tensor1D | undefined {
+    return this.params.has(name) ? (this.params.get(name) as unknown as tf.Tensor1D) : undefined;
+  }
+
+  /** Token plus position embeddings for time-major rows, positions start … start + time − 1. */
+  private embed(tokens: Int32Array, batch: number, time: number, start: number): tf.Tensor2D {
+    const { vocabSize, contextLength } = this.config;
+    if (start + time > contextLength) {
+      throw new Error(`position ${start + time - 1} is past the context length ${contextLength}`);
+    }
+    // Row (t, b) picks token tokens[b, t] and position start + t: rows of one [wte; wpe] table.
+    const indices = new Int32Array(time * batch * 2);
+    for (let t = 0; t < time; t++) {
+      for (let b = 0; b < batch; b++) {
+        const row = t * batch + b;
+        indices[2 * row] = tokens[b * time + t];
+        indices[2 * row + 1] = vocabSize + start + t;
+      }
+    }
+    return embedding(tf.concat([this.w('wte'), this.w('wpe')]) as tf.Tensor2D, indices, 2);
+  }
+
+  private qkv(x: tf.Tensor2D, l: number): tf.Tensor2D {
+    const normed = layerNorm(x, this.v(`h.${l}.ln1.g`)!, this.v(`h.${l}.ln1.b`));
+    return linear(normed, this.w(`h.${l}.attn.qkv.w`), this.v(`h.${l}.attn.qkv.b`));
+  }
+
+  private attentionOut(attended: tf.Tensor2D, l: number): tf.Tensor2D {
+    return linear(attended, this.w(`h.${l}.attn.proj.w`), this.v(`h.${l}.attn.proj.b`));
+  }
+
+  private mlp(x: tf.Tensor2D, l: number): tf.Tensor2D {
+    const normed = layerNorm(x, this.v(`h.${l}.ln2.g`)!, this.v(`h.${l}.ln2.b`));
+    const hidden = linear(normed, this.w(`h.${l}.mlp.fc.w`), this.v(`h.${l}.mlp.fc.b`), 'relu');
+    return linear(hidden, this.w(`h.${l}.mlp.proj.w`), this.v(`h.${l}.mlp.proj.b`));
+  }
+
+  private head(x: tf.Tensor2D): tf.Tensor2D {
+    return linear(layerNorm(x, this.v('ln_f.g')!, this.v('ln_f.b')), this.w('lm_head.w'));
+  }
+
+  /**
+   * Next-token logits, time-major: tokens is [batch × time] (row-major, batch-major like the data),
+   * the result is [time·batch, vocab] with row t·batch + b holding position t of sequence b.
+   */
+  logitsTimeMajor(tokens: Int32Array, batch: number, time: number): tf.Tensor2D {
+    let x = this.embed(tokens, batch, time, 0);
+    for (let l = 0; l < this.config.layers; l++) {
+      x = tf.add(x, this.attentionOut(causalSelfAttention(this.qkv(x, l), time, this.config.heads), l));
+      x = tf.add(x, this.mlp(x, l));
+    }
+    return this.head(x);
+  }
+
+  /**
+   * Start incremental decoding: run prompts [batch × time] and return the logits of their last
+   * position [batch, vocab] with the keys and values of every position. Inference only.
+   */
+  prefill(tokens: Int32Array, batch: number, time: number): { logits: tf.Tensor2D; cache: KVCache } {
+    const { layers, heads, width } = this.config;
+    const shape: [number, number, number] = [time, batch * heads, width / heads];
+    const keys: tf.Tensor3D[] = [];
+    const values: tf.Tensor3D[] = [];
+    let x = this.embed(tokens, batch, time, 0);
+    for (let l = 0; l < layers; l++) {
+      const qkv = this.qkv(x, l);
+      const [, k, v] = tf.split(qkv, 3, 1);
+      keys.push(tf.reshape(k, shape));
+      values.push(tf.reshape(v, shape));
+      x = tf.add(x, this.attentionOut(causalSelfAttention(qkv, time, heads), l));
+      x = tf.add(x, this.mlp(x, l));
+    }
+    const last = tf.slice(x, [(time - 1) * batch, 0], [batch, width]);
+    return { logits: this.head(last), cache: { keys, values, batch, length: time } };
+  }
+
+  /**
+   * Feed one token per sequence (at position cache.length) and return its next-token logits
+   * [batch, vocab] and the cache grown by one position. The old cache's tensors are not freed.
+   */
+  decodeStep(cache: KVCache, tokens: Int32Array): { logits: tf.Tensor2D; cache: KVCache } {
+    const { layers, heads, width } = this.config;
+    const { batch, length } = cache;
+    const step: [number, number, number] = [1, batch * heads, width / heads];
+    const keys: tf.Tensor3D[] = [];
+    const values: tf.Tensor3D[] = [];
+    let x = this.embed(tokens, batch, 1, length);
+    for (let l = 0; l < layers; l++) {
+      const [q, k, v] = tf.split(this.qkv(x, l), 3, 1);
+      keys.push(tf.concat([cache.keys[l], tf.reshape(k, step)]));
+      values.push(tf.concat([cache.values[l], tf.reshape(v, step)]));
+      const q2d = tf.reshape(q, [batch * heads, width / heads]) as tf.Tensor2D;
+      const attended = tf.reshape(attendToCache(q2d, keys[l], values[l]), [batch, width]) as tf.Tensor2D;
+      x = tf.add(x, this.attentionOut(attended, l));
+      x = tf.add(x, this.mlp(x, l));
+    }
+    return { logits: this.head(x), cache: { keys, values, batch, length: length + 1 } };
+  }
+
+  /** Next-token logits [batch, time, vocab] for token ids [batch, time]. */
+  forward(ids: tf.Tensor2D): tf.Tensor3D {
+    const [batch, time] = ids.shape;
+    const tokens = Int32Array.from(ids.dataSync());
+    return tf.tidy(() => {
+      const logits = tf.reshape(this.logitsTimeMajor(tokens, batch, time), [
+        time,
+        batch,
+        this.config.vocabSize,
+      ]);
+      return tf.transpose(logits, [1, 0, 2]) as tf.Tensor3D;
+    });
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}

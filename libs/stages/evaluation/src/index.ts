@@ -1,0 +1,1 @@
+export { compositionPolicyScore } from './composition-policy.ts';

@@ -1,0 +1,2 @@
+export { aggregateRuns } from './aggregate.ts';
+export { type MeanInterval, meanInterval } from './statistics.ts';
