@@ -1,0 +1,136 @@
+// The `lockpick` command as a user runs it: a real process on a real store in a temporary folder.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../bin/lockpick.mjs', import.meta.url));
+let store: string;
+
+function lockpick(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args, '--store', store], {
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(async () => {
+  store = await fs.mkdtemp(path.join(tmpdir(), 'lockpick-cli-'));
+});
+afterAll(async () => {
+  await fs.rm(store, { recursive: true, force: true });
+});
+
+describe('lockpick', () => {
+  it('explains itself with --help', () => {
+    const r = lockpick('--help');
+    expect(r.code).toBe(0);
+    for (const command of [
+      'run',
+      'plan',
+      'why',
+      'results',
+      'show',
+      'ls',
+      'gc',
+      '--seeds',
+      '--set',
+      '--store',
+    ])
+      expect(r.stdout).toContain(command);
+    expect(r.stdout).toMatch(/Pipelines: .*quickstart/);
+  });
+
+  it('refuses to print results before the run, and says what to run', () => {
+    const r = lockpick('results', 'quickstart', '--scale', 'smoke');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/results of quickstart are not complete/);
+    expect(r.stderr).toContain('Run: lockpick run quickstart --scale smoke');
+  });
+
+  it('runs quickstart, then serves it from the cache and prints the result table', () => {
+    const first = lockpick('run', 'quickstart', '--scale', 'smoke');
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/quickstart: done in .* — 16 computed, 0 cached/);
+    const second = lockpick('run', 'quickstart', '--scale', 'smoke');
+    expect(second.stdout).toMatch(/0 computed, 16 cached/);
+    const results = lockpick('results', 'quickstart', '--scale', 'smoke', '--format', 'csv');
+    expect(results.code).toBe(0);
+    const [header, ...rows] = results.stdout.trim().split('\n');
+    expect(header).toBe(
+      'policy,with_password,seeds,token_accuracy_mean,token_accuracy_ci95,exact_match_mean,exact_match_ci95',
+    );
+    expect(rows).toHaveLength(4);
+    const strong = rows.find((r) => r.startsWith('strong,false'))!.split(',');
+    expect(Number(strong[3])).toBe(1);
+    const weak = rows.find((r) => r.startsWith('weak,false'))!.split(',');
+    expect(Number(weak[3])).toBeGreaterThan(0.1);
+    expect(Number(weak[3])).toBeLessThan(0.35);
+  });
+
+  it('plans and explains a parameter change without running it', () => {
+    const plan = lockpick('plan', 'quickstart', '--scale', 'smoke', '--set', 'data[seed=2].evalRows=100');
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toMatch(/run +data\[seed=2\] +parameter evalRows: 256 → 100/);
+    expect(plan.stdout).toMatch(/cached +data\[seed=1\]/);
+    expect(plan.stdout).toContain('6 of 16 nodes to run');
+    const why = lockpick('why', 'quickstart', 'report', '--scale', 'smoke');
+    expect(why.stdout).toMatch(/report: cached .* unchanged since its last run/);
+  });
+
+  it('shows a table and prints JSON events', () => {
+    const show = lockpick('show', 'quickstart:data[seed=1]', '--rows', '2');
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/data\[seed=1\]\.eval +table/);
+    expect(show.stdout).toMatch(/schema: tokens: FixedSizeList\[20\]<Int32>, text: Utf8/);
+    const json = lockpick('run', 'quickstart', '--scale', 'smoke', '--json');
+    const events = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
+    expect(events[0].type).toBe('run-start');
+    expect(events.at(-1)?.type).toBe('run-done');
+  });
+
+  it('rejects bad input with exit code 2 and a message naming what is wrong', () => {
+    const cases: [string[], RegExp][] = [
+      [['run', 'nope'], /no pipeline "nope"/],
+      [
+        ['run', 'quickstart', '--set', 'data.bogus=1'],
+        /node "data\[seed=1\]": unknown parameter "bogus" for stage datagen.composition/,
+      ],
+      [['run', 'quickstart', '--set', 'nosuch.x=1'], /--set nosuch.x=1: no node named "nosuch"/],
+      [['run', 'quickstart', '--seeds', '1,x'], /--seeds 1,x: expected integers/],
+      [
+        ['run', 'quickstart', '--scale', 'huge'],
+        /--scale huge: pipeline "quickstart" has scales default, smoke/,
+      ],
+      [['run', 'quickstart', '--jobs', '0'], /--jobs 0: expected a positive integer/],
+      [['frobnicate'], /unknown command "frobnicate"/],
+      [['run', 'quickstart', '--bogus'], /Unknown option '--bogus'/],
+      [['show', 'nothing-here'], /nothing named "nothing-here"/],
+    ];
+    for (const [args, message] of cases) {
+      const r = lockpick(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+
+  it('recomputes a corrupted object with a warning, and gc keeps what manifests reference', async () => {
+    const objects = path.join(store, 'objects', 'sha256');
+    const prefix = (await fs.readdir(objects))[0];
+    const file = path.join(objects, prefix, (await fs.readdir(path.join(objects, prefix)))[0]);
+    await fs.writeFile(file, 'corrupted');
+    const r = lockpick('run', 'quickstart', '--scale', 'smoke');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/is corrupt; recomputing/);
+    const gc = lockpick('gc');
+    expect(gc.code).toBe(0);
+    expect(gc.stdout).toMatch(/removed \d+ unreferenced objects/);
+    expect(lockpick('run', 'quickstart', '--scale', 'smoke').stdout).toMatch(/0 computed, 16 cached/);
+  });
+});
