@@ -117,3 +117,34 @@ export function runStageInWorker(
     };
   });
 }
+
+/**
+ * Runs one stage outside any pipeline, for stage tests and notebooks: parameters go through the
+ * stage's schema (defaults applied), inputs are artifact references already in `store`.
+ */
+export async function runStageOnce(
+  stage: AnyStage,
+  store: ArtifactStore,
+  call: { params?: Record<string, Json>; inputs?: Record<string, ArtifactRef | ArtifactRef[]> },
+): Promise<{ outputs: Record<string, ArtifactRef>; events: StageEvent[] }> {
+  const inputs: Record<string, ArtifactRef> = {};
+  for (const [name, value] of Object.entries(call.inputs ?? {})) {
+    if (Array.isArray(value)) value.forEach((ref, i) => (inputs[`${name}[${i}]`] = ref));
+    else inputs[name] = value;
+  }
+  const events: StageEvent[] = [];
+  const outputs: Record<string, ArtifactRef> = {};
+  await new Promise<void>((resolve, reject) =>
+    runStageInline(stage, store, { node: stage.name, params: call.params ?? {}, inputs }).subscribe({
+      next: (event) => {
+        events.push(event);
+        if (event.type === 'artifact') outputs[event.output] = event.ref;
+      },
+      error: reject,
+      complete: resolve,
+    }),
+  );
+  for (const name of Object.keys(stage.outputs))
+    if (!outputs[name]) throw new Error(`stage ${stage.name} finished without writing output "${name}"`);
+  return { outputs, events };
+}

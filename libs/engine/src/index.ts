@@ -2,6 +2,7 @@ export type { NodeKey } from './cache-key.ts';
 export { describeKeyChange, nodeKey } from './cache-key.ts';
 export type { CodeIdentity } from './code-identity.ts';
 export { clearCodeIdentityCache, codeIdentity, importSpecifiers } from './code-identity.ts';
+export { runStageOnce } from './execute-stage.ts';
 export type {
   DraftNode,
   InputWiring,
