@@ -36,11 +36,14 @@ export interface Manifest {
   backend?: string;
 }
 
-/** The last run of a pipeline: which key each node had, so `plan` and `why` can say what changed. */
+/**
+ * The last run of a pipeline: which key each node had, so `plan` and `why` can say what changed (the
+ * key's components are in that key's manifest, kept out of here so large sweeps stay small).
+ */
 export interface RunRecord {
   pipeline: string;
   updatedAt: string;
-  nodes: Record<string, { key: string; stage: string; components: Manifest['components'] }>;
+  nodes: Record<string, { key: string; stage: string }>;
 }
 
 export class CorruptArtifactError extends Error {

@@ -232,13 +232,14 @@ describe('running and caching', () => {
         const n = p.node('n', numbers, { inputs: {} });
         const bad = p.node('bad', broken, { inputs: { table: n.out.table } });
         p.node('after-bad', sum, { inputs: { table: bad.out.table } });
-        p.node('slow', sum, { params: { delayMs: 300 }, inputs: { table: n.out.table } });
+        // long enough that fail-fast must cancel it, however slow the machine
+        p.node('slow', sum, { params: { delayMs: 20_000 }, inputs: { table: n.out.table } });
       },
     });
     const fast = await run(def, {}, { jobs: 2 });
     expect(fast.summary.failed).toEqual([{ node: 'bad', error: 'deliberate failure in bad' }]);
     expect(fast.summary.notRun.sort()).toEqual(['after-bad', 'slow']);
-    const going = await run(def, {}, { jobs: 2, keepGoing: true });
+    const going = await run(def, { overrides: [parseOverride('slow.delayMs=50')] }, { jobs: 2, keepGoing: true });
     expect(going.summary.computed).toContain('slow');
     expect(going.summary.notRun).toEqual(['after-bad']);
   });

@@ -24,13 +24,17 @@ export async function planPipeline(pipeline: ResolvedPipeline, store: ArtifactSt
   const entries = new Map<string, PlanEntry>();
   const warnings: string[] = [];
   for (const node of pipeline.nodes) {
-    const previous = record[node.name];
+    const previousRun = record[node.name];
+    const previous = previousRun && {
+      key: previousRun.key,
+      components: (await store.readManifest(previousRun.key))?.components,
+    };
     const waitingOn = [...new Set(Object.values(node.inputs).map((w) => w.node))].filter(
       (u) => entries.get(u)?.status !== 'cached',
     );
     if (waitingOn.length > 0) {
       const reasons = waitingOn.map((u) => `upstream "${u}" runs first`);
-      if (previous) {
+      if (previous?.components) {
         const code = codeIdentity(node.stage.module);
         reasons.push(
           ...describeKeyChange(previous.components, {
@@ -63,6 +67,7 @@ export async function planPipeline(pipeline: ResolvedPipeline, store: ArtifactSt
     if (!previous) reasons = ['never run'];
     else if (previous.key === key.key)
       reasons = ['its cached result is missing or damaged (deleted, or removed by gc)'];
+    else if (!previous.components) reasons = ['its last run left no readable manifest'];
     else {
       reasons = describeKeyChange(previous.components, key.components);
       if (reasons.length === 0) reasons = ['key changed'];

@@ -119,6 +119,21 @@ export function runPipeline(
     };
 
     let recordWrite: Promise<void> = Promise.resolve();
+    let recordSaveQueued = false;
+    let lastRecordSave = 0;
+    // Keep the record current during long runs (so an interrupted run still explains itself), but
+    // write it at most once a second: a 10,000-node sweep must not rewrite it 10,000 times.
+    const scheduleRecordSave = () => {
+      if (recordSaveQueued) return;
+      recordSaveQueued = true;
+      const delay = Math.max(0, 1000 - (Date.now() - lastRecordSave));
+      const timer = setTimeout(() => {
+        recordSaveQueued = false;
+        lastRecordSave = Date.now();
+        recordWrite = recordWrite.then(saveRecord).catch(() => undefined);
+      }, delay);
+      timer.unref();
+    };
     const saveRecord = async () => {
       const previous = (await store.readRunRecord(pipeline.name))?.nodes ?? {};
       await store.writeRunRecord({
@@ -153,11 +168,7 @@ export function runPipeline(
         ).then(
           (result) => {
             outputsOf.set(node.name, result.outputs);
-            record[node.name] = {
-              key: result.key.key,
-              stage: node.stage.name,
-              components: result.key.components,
-            };
+            record[node.name] = { key: result.key.key, stage: node.stage.name };
             (result.status === 'cached' ? summary.cached : summary.computed).push(node.name);
             nodeSubscriber.next({
               type: 'node-done',
@@ -168,7 +179,7 @@ export function runPipeline(
               outputs: result.outputs,
             });
             settle(node);
-            if (result.status !== 'cached') recordWrite = recordWrite.then(saveRecord).catch(() => undefined);
+            if (result.status !== 'cached') scheduleRecordSave();
             for (const d of dependents.get(node.name) ?? []) {
               const left = (pendingUpstream.get(d.name) ?? 1) - 1;
               pendingUpstream.set(d.name, left);

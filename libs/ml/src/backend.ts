@@ -73,6 +73,25 @@ async function tryTensorflow(tried: string[]): Promise<BackendInfo | null> {
   return null;
 }
 
+/**
+ * wasm's Identity kernel copies its input. customGrad's `save` clones (Identity) every tensor it
+ * keeps for the backward pass, so each training step copied all saved activations. Sharing the
+ * buffer, as wasm's own Reshape and the cpu backend's Identity do, is safe: tfjs never writes into
+ * an existing tensor's buffer.
+ */
+function shareIdentityOnWasm(): void {
+  const original = tf.getKernel('Identity', 'wasm');
+  if (!original || (original as { shared?: boolean }).shared) return;
+  const kernelFunc: tf.KernelFunc = (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype === 'string') return original.kernelFunc(args);
+    (args.backend as unknown as { incRef(dataId: tf.DataId): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+  tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc, shared: true } as tf.KernelConfig);
+}
+
 async function tryWasm(tried: string[]): Promise<BackendInfo | null> {
   try {
     await import('@tensorflow/tfjs-backend-wasm');
@@ -81,6 +100,7 @@ async function tryWasm(tried: string[]): Promise<BackendInfo | null> {
     return null;
   }
   if (await activate('wasm')) {
+    shareIdentityOnWasm();
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
     return { backend: 'wasm', reason: `WebAssembly backend (XNNPACK${simd ? ', SIMD' : ''}, one thread)` };
   }

@@ -77,13 +77,13 @@ function linearGradients(
   dy: tf.Tensor2D,
   x: tf.Tensor2D,
   w: tf.Tensor2D,
-  y: tf.Tensor2D,
+  y: tf.Tensor2D | undefined,
   activation: Activation,
   withBias: boolean,
 ): tf.Tensor[] {
   // ReLU's derivative is read off the output: y > 0 exactly where the input was > 0.
-  const dz: tf.Tensor2D = activation === 'relu' ? tf.mul(dy, tf.step(y)) : dy;
-  const dx = tf.matMul(dz, tf.transpose(w));
+  const dz: tf.Tensor2D = activation === 'relu' && y ? tf.mul(dy, tf.step(y)) : dy;
+  const dx = tf.matMul(dz, transpose2d(w));
   const dw = matMulTransposedA(x, dz);
   return withBias ? [dx, dw, columnSums(dz)] : [dx, dw];
 }
@@ -93,11 +93,25 @@ const linearOps = {
   relu: makeLinear('relu'),
 };
 
+/**
+ * x·w (+ b) (then ReLU) as one _FusedMatMul kernel. tf.fused.matMul would do this, but it stops
+ * fusing the activation whenever a gradient tape is recording, which is always while training.
+ */
+function fusedMatMul(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | undefined, activation: Activation): tf.Tensor2D {
+  if (!b && activation === 'none') return tf.matMul(x, w);
+  const [m, k] = x.shape;
+  const n = w.shape[1];
+  const inputs: tf.NamedTensorMap = { a: tf.reshape(x, [1, m, k]), b: tf.reshape(w, [1, k, n]) };
+  if (b) inputs.bias = b;
+  const attrs = { transposeA: false, transposeB: false, activation: activation === 'relu' ? 'relu' : 'linear' };
+  const out = tf.engine().runKernel('_FusedMatMul', inputs, attrs) as tf.Tensor3D;
+  return tf.reshape(out, [m, n]);
+}
+
 function makeLinear(activation: Activation) {
-  const tfActivation = activation === 'relu' ? 'relu' : 'linear';
   const withBias = customOp<[tf.Tensor2D, tf.Tensor2D, tf.Tensor1D], tf.Tensor2D>(([x, w, b], save) => {
-    const y = tf.fused.matMul({ a: x, b: w, bias: b, activation: tfActivation }) as tf.Tensor2D;
-    save([x, w, y]);
+    const y = fusedMatMul(x, w, b, activation);
+    save(activation === 'relu' ? [x, w, y] : [x, w]);
     return {
       value: y,
       gradFunc: (dy, [sx, sw, sy]) =>
@@ -105,10 +119,8 @@ function makeLinear(activation: Activation) {
     };
   });
   const noBias = customOp<[tf.Tensor2D, tf.Tensor2D], tf.Tensor2D>(([x, w], save) => {
-    const y = (
-      activation === 'relu' ? tf.fused.matMul({ a: x, b: w, activation: 'relu' }) : tf.matMul(x, w)
-    ) as tf.Tensor2D;
-    save([x, w, y]);
+    const y = fusedMatMul(x, w, undefined, activation);
+    save(activation === 'relu' ? [x, w, y] : [x, w]);
     return {
       value: y,
       gradFunc: (dy, [sx, sw, sy]) =>
@@ -317,12 +329,16 @@ const tokenLogProbsOp = customOp<[tf.Tensor2D, tf.Tensor1D], tf.Tensor1D>(([logi
   const classes = logits.shape[1];
   // int32 one-hot, then cast: wasm's OneHot writes wrong values when asked for float32 directly.
   const hot = tf.cast(tf.oneHot(tf.cast(targets, 'int32') as tf.Tensor1D, classes), 'float32');
-  const logProbs = tf.logSoftmax(logits);
-  save([logProbs, hot]);
+  // log p(t) = (x_t − max x) − log Σ exp(x − max x), and the softmax's largest entry is exactly
+  // 1 / Σ exp(x − max x). So one Softmax kernel (fast on wasm) replaces Exp and Log over the whole
+  // matrix (≈ 10 ns an element there); the Log runs on one value per row.
+  const probs = tf.softmax(logits);
+  const shifted = tf.sub(tf.sum(tf.mul(logits, hot), -1), tf.max(logits, -1));
+  save([probs, hot]);
   return {
-    value: tf.sum(tf.mul(logProbs, hot), -1) as tf.Tensor1D,
-    gradFunc: (dy, [slp, shot]) => [
-      tf.mul(tf.sub(shot, tf.exp(slp)), tf.reshape(dy, [-1, 1])),
+    value: tf.add(shifted, tf.log(tf.max(probs, -1))),
+    gradFunc: (dy, [sp, shot]) => [
+      tf.mul(tf.sub(shot, sp), tf.reshape(dy, [-1, 1])),
       tf.zeros(targets.shape, targets.dtype),
     ],
   };

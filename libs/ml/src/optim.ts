@@ -53,6 +53,15 @@ export interface UpdateInfo {
 
 const STATE_PREFIX = 'optimizer/';
 
+/**
+ * A variable's values as a Float32Array we may write to. wasm's dataSync already returns a fresh
+ * copy; other backends may hand out their own buffer, which must not be written.
+ */
+function writableCopy(variable: tf.Variable): Float32Array {
+  const data = variable.dataSync() as Float32Array;
+  return tf.getBackend() === 'wasm' ? data : data.slice();
+}
+
 export class Optimizer {
   readonly config: Required<Omit<OptimizerConfig, 'clipNorm' | 'totalSteps'>> &
     Pick<OptimizerConfig, 'clipNorm' | 'totalSteps'>;
@@ -109,7 +118,7 @@ export class Optimizer {
     const gradScale = clipNorm !== undefined && gradNorm > clipNorm ? clipNorm / (gradNorm + 1e-6) : 1;
     const lr = this.learningRateAt(this.iterations);
     for (const { name, variable, grad } of gradients) {
-      const value = Float32Array.from(variable.dataSync() as Float32Array);
+      const value = writableCopy(variable);
       const step = (this.paramSteps.get(name) ?? 0) + 1;
       this.paramSteps.set(name, step);
       this.update(name, value, grad, gradScale, lr, step);
@@ -119,46 +128,56 @@ export class Optimizer {
     return { gradNorm, learningRate: lr };
   }
 
+  // One loop per kind, constants hoisted: these loops are most of an optimizer step's cost.
   private update(name: string, w: Float32Array, g: Float32Array, gs: number, lr: number, step: number): void {
     const { kind, beta1, beta2, epsilon, weightDecay, rho, momentum } = this.config;
     const n = w.length;
     if (kind === 'adam' || kind === 'adamw') {
       const m = this.slot('m', name, n);
       const v = this.slot('v', name, n);
-      const c1 = 1 - beta1 ** step;
-      const c2 = 1 - beta2 ** step;
+      const a1 = 1 - beta1;
+      const a2 = 1 - beta2;
+      const stepSize = lr / (1 - beta1 ** step);
+      const invC2 = 1 / (1 - beta2 ** step);
       const decay = kind === 'adamw' ? 1 - lr * weightDecay : 1;
       for (let i = 0; i < n; i++) {
         const gi = g[i] * gs;
-        m[i] = beta1 * m[i] + (1 - beta1) * gi;
-        v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
-        w[i] = w[i] * decay - (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + epsilon);
+        const mi = beta1 * m[i] + a1 * gi;
+        const vi = beta2 * v[i] + a2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        w[i] = w[i] * decay - (stepSize * mi) / (Math.sqrt(vi * invC2) + epsilon);
       }
     } else if (kind === 'rmsprop') {
       const sq = this.slot('square', name, n);
-      const buf = momentum > 0 ? this.slot('momentum', name, n) : null;
-      for (let i = 0; i < n; i++) {
-        const gi = g[i] * gs;
-        sq[i] = rho * sq[i] + (1 - rho) * gi * gi;
-        const stepSize = gi / (Math.sqrt(sq[i]) + epsilon);
-        if (buf) {
-          buf[i] = momentum * buf[i] + stepSize;
-          w[i] -= lr * buf[i];
-        } else {
-          w[i] -= lr * stepSize;
+      const a = 1 - rho;
+      if (momentum > 0) {
+        const buf = this.slot('momentum', name, n);
+        for (let i = 0; i < n; i++) {
+          const gi = g[i] * gs;
+          const si = rho * sq[i] + a * gi * gi;
+          sq[i] = si;
+          const bi = momentum * buf[i] + gi / (Math.sqrt(si) + epsilon);
+          buf[i] = bi;
+          w[i] -= lr * bi;
         }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const gi = g[i] * gs;
+          const si = rho * sq[i] + a * gi * gi;
+          sq[i] = si;
+          w[i] -= (lr * gi) / (Math.sqrt(si) + epsilon);
+        }
+      }
+    } else if (momentum > 0) {
+      const buf = this.slot('momentum', name, n);
+      for (let i = 0; i < n; i++) {
+        const bi = momentum * buf[i] + g[i] * gs;
+        buf[i] = bi;
+        w[i] -= lr * bi;
       }
     } else {
-      const buf = momentum > 0 ? this.slot('momentum', name, n) : null;
-      for (let i = 0; i < n; i++) {
-        const gi = g[i] * gs;
-        if (buf) {
-          buf[i] = momentum * buf[i] + gi;
-          w[i] -= lr * buf[i];
-        } else {
-          w[i] -= lr * gi;
-        }
-      }
+      for (let i = 0; i < n; i++) w[i] -= lr * g[i] * gs;
     }
   }
 

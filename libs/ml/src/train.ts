@@ -34,8 +34,9 @@ export function lossGradients(term: LossTerm): { loss: number; grads: ParamGradi
     loss = value.dataSync()[0];
     for (const p of term.params) {
       const g = grads[p.variable.name];
-      // tfjs leaves out parameters the loss does not reach: their gradient is zero.
-      const grad = g ? Float32Array.from(g.dataSync() as Float32Array) : new Float32Array(p.variable.size);
+      // tfjs leaves out parameters the loss does not reach: their gradient is zero. The array is
+      // only read (trainStep sums into new arrays), so dataSync's result needs no copy.
+      const grad = g ? (g.dataSync() as Float32Array) : new Float32Array(p.variable.size);
       out.push({ name: p.name, variable: p.variable, grad });
     }
   });
@@ -55,8 +56,13 @@ export function trainStep(optimizer: Optimizer, terms: LossTerm | readonly LossT
     losses.push(loss);
     for (const g of grads) {
       const seen = merged.get(g.name);
-      if (!seen) merged.set(g.name, g);
-      else for (let i = 0; i < g.grad.length; i++) seen.grad[i] += g.grad[i];
+      if (!seen) {
+        merged.set(g.name, g);
+      } else {
+        const sum = seen.grad.slice();
+        for (let i = 0; i < sum.length; i++) sum[i] += g.grad[i];
+        merged.set(g.name, { ...seen, grad: sum });
+      }
     }
   }
   const { gradNorm, learningRate } = optimizer.apply([...merged.values()]);
