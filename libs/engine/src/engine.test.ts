@@ -239,7 +239,11 @@ describe('running and caching', () => {
     const fast = await run(def, {}, { jobs: 2 });
     expect(fast.summary.failed).toEqual([{ node: 'bad', error: 'deliberate failure in bad' }]);
     expect(fast.summary.notRun.sort()).toEqual(['after-bad', 'slow']);
-    const going = await run(def, { overrides: [parseOverride('slow.delayMs=50')] }, { jobs: 2, keepGoing: true });
+    const going = await run(
+      def,
+      { overrides: [parseOverride('slow.delayMs=50')] },
+      { jobs: 2, keepGoing: true },
+    );
     expect(going.summary.computed).toContain('slow');
     expect(going.summary.notRun).toEqual(['after-bad']);
   });

@@ -62,6 +62,7 @@ const NODE_NAME = /^[A-Za-z][\w-]*$/;
 
 export class PipelineBuilder {
   readonly nodes: DraftNode[] = [];
+  private readonly names = new Set<string>();
   resultsRef: OutputRef<'table'> | undefined;
 
   /** Adds one node running `stage` with `params` (defaults fill the rest) on wired `inputs`. */
@@ -99,7 +100,8 @@ export class PipelineBuilder {
   }
 
   private add<S extends AnyStage>(name: string, base: string, stage: S, spec: NodeSpec<S>): NodeHandle<S> {
-    if (this.nodes.some((n) => n.name === name)) throw new PipelineError([`node "${name}" is defined twice`]);
+    if (this.names.has(name)) throw new PipelineError([`node "${name}" is defined twice`]);
+    this.names.add(name);
     const inputs: DraftNode['inputs'] = {};
     for (const [input, ref] of Object.entries(spec.inputs as Record<string, OutputRef | OutputRef[]>))
       inputs[input] = Array.isArray(ref)

@@ -1,7 +1,8 @@
 import type { ArtifactRef, ArtifactStore } from '@lockpick/artifacts';
 import { describeKeyChange, nodeKey } from './cache-key.ts';
 import { codeIdentity } from './code-identity.ts';
-import type { ResolvedPipeline } from './pipeline.ts';
+import { concurrencyLimit } from './limit.ts';
+import type { ResolvedNode, ResolvedPipeline } from './pipeline.ts';
 import { lookupCached } from './run.ts';
 
 export interface PlanEntry {
@@ -21,19 +22,26 @@ export interface PlanEntry {
  */
 export async function planPipeline(pipeline: ResolvedPipeline, store: ArtifactStore): Promise<PlanEntry[]> {
   const record = (await store.readRunRecord(pipeline.name))?.nodes ?? {};
-  const entries = new Map<string, PlanEntry>();
-  const warnings: string[] = [];
-  for (const node of pipeline.nodes) {
-    const previousRun = record[node.name];
-    const previous = previousRun && {
-      key: previousRun.key,
-      components: (await store.readManifest(previousRun.key))?.components,
-    };
-    const waitingOn = [...new Set(Object.values(node.inputs).map((w) => w.node))].filter(
-      (u) => entries.get(u)?.status !== 'cached',
-    );
+  const byName = new Map(pipeline.nodes.map((n) => [n.name, n]));
+  const entries = new Map<string, Promise<PlanEntry>>();
+  // Independent nodes are looked up concurrently (file reads dominate), within a bound on open files.
+  const io = concurrencyLimit(64);
+
+  const previousComponents = async (name: string) => {
+    const previous = record[name];
+    return previous
+      ? { key: previous.key, components: (await store.readManifest(previous.key))?.components }
+      : undefined;
+  };
+
+  const planNode = async (node: ResolvedNode): Promise<PlanEntry> => {
+    const upstreamNames = [...new Set(Object.values(node.inputs).map((w) => w.node))];
+    const upstream = new Map<string, PlanEntry>();
+    for (const u of upstreamNames) upstream.set(u, await entryOf(byName.get(u)!));
+    const waitingOn = upstreamNames.filter((u) => upstream.get(u)?.status !== 'cached');
     if (waitingOn.length > 0) {
       const reasons = waitingOn.map((u) => `upstream "${u}" runs first`);
+      const previous = await io(() => previousComponents(node.name));
       if (previous?.components) {
         const code = codeIdentity(node.stage.module);
         reasons.push(
@@ -43,26 +51,25 @@ export async function planPipeline(pipeline: ResolvedPipeline, store: ArtifactSt
             code: { hash: code.hash, files: code.files, packages: code.packages },
           }),
         );
-      } else reasons.push('never run');
-      entries.set(node.name, { node: node.name, stage: node.stage.name, status: 'run', reasons });
-      continue;
+      } else if (!previous) reasons.push('never run');
+      return { node: node.name, stage: node.stage.name, status: 'run', reasons };
     }
     const inputs: Record<string, string> = {};
     for (const [input, wire] of Object.entries(node.inputs))
-      inputs[input] = entries.get(wire.node)!.outputs![wire.output].hash;
+      inputs[input] = upstream.get(wire.node)!.outputs![wire.output].hash;
     const key = nodeKey(node, inputs);
-    const hit = await lookupCached(store, node, key.key, (m) => warnings.push(m));
-    if (hit) {
-      entries.set(node.name, {
+    const warnings: string[] = [];
+    const hit = await io(() => lookupCached(store, node, key.key, (m) => warnings.push(m)));
+    if (hit)
+      return {
         node: node.name,
         stage: node.stage.name,
         status: 'cached',
         reasons: [],
         key: key.key,
         outputs: hit.outputs,
-      });
-      continue;
-    }
+      };
+    const previous = await io(() => previousComponents(node.name));
     let reasons: string[];
     if (!previous) reasons = ['never run'];
     else if (previous.key === key.key)
@@ -72,8 +79,23 @@ export async function planPipeline(pipeline: ResolvedPipeline, store: ArtifactSt
       reasons = describeKeyChange(previous.components, key.components);
       if (reasons.length === 0) reasons = ['key changed'];
     }
-    reasons.push(...warnings.splice(0));
-    entries.set(node.name, { node: node.name, stage: node.stage.name, status: 'run', reasons, key: key.key });
-  }
-  return [...entries.values()];
+    return {
+      node: node.name,
+      stage: node.stage.name,
+      status: 'run',
+      reasons: [...reasons, ...warnings],
+      key: key.key,
+    };
+  };
+
+  const entryOf = (node: ResolvedNode): Promise<PlanEntry> => {
+    let entry = entries.get(node.name);
+    if (!entry) {
+      entry = planNode(node);
+      entries.set(node.name, entry);
+    }
+    return entry;
+  };
+
+  return Promise.all(pipeline.nodes.map(entryOf));
 }

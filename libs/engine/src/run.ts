@@ -1,8 +1,10 @@
+import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { ArtifactRef, ArtifactStore, LockHolder, Manifest, RunRecord } from '@lockpick/artifacts';
 import { mergeMap, Observable, Subject, takeUntil } from 'rxjs';
 import { type NodeKey, nodeKey } from './cache-key.ts';
 import { runStageInline, runStageInWorker } from './execute-stage.ts';
+import { concurrencyLimit } from './limit.ts';
 import type { ResolvedNode, ResolvedPipeline } from './pipeline.ts';
 import type { StageEvent } from './stage.ts';
 
@@ -48,6 +50,8 @@ export interface RunSummary {
   durationMs: number;
 }
 
+const LOOKUP_CONCURRENCY = 64;
+
 class Cancelled extends Error {
   constructor() {
     super('cancelled');
@@ -67,6 +71,7 @@ export function runPipeline(
   return new Observable<RunEvent>((subscriber) => {
     const started = performance.now();
     const jobs = Math.max(1, options.jobs ?? availableParallelism());
+    const computeSlot = concurrencyLimit(jobs);
     const emit = (event: RunEvent) => subscriber.next(event);
     const previousWarning = store.onWarning;
     store.onWarning = (message) => emit({ type: 'warning', message });
@@ -94,6 +99,8 @@ export function runPipeline(
     const ready = new Subject<ResolvedNode>();
     const stop = new Subject<void>();
     const abort = new AbortController();
+    // Every node in flight listens on it: many at once is expected, not a leak.
+    setMaxListeners(0, abort.signal);
     let finished = false;
 
     const onExternalAbort = () => {
@@ -163,8 +170,14 @@ export function runPipeline(
         const nodeAbort = new AbortController();
         const onAbort = () => nodeAbort.abort(abort.signal.reason);
         abort.signal.addEventListener('abort', onAbort, { once: true });
-        const work = executeNode(node, store, outputsOf, nodeAbort.signal, options.workers !== false, (e) =>
-          nodeSubscriber.next(e),
+        const work = executeNode(
+          node,
+          store,
+          outputsOf,
+          nodeAbort.signal,
+          options.workers !== false,
+          computeSlot,
+          (e) => nodeSubscriber.next(e),
         ).then(
           (result) => {
             outputsOf.set(node.name, result.outputs);
@@ -208,13 +221,14 @@ export function runPipeline(
         void work.finally(() => cleanups.delete(work));
         return () => {
           abort.signal.removeEventListener('abort', onAbort);
-          nodeAbort.abort(new Cancelled());
+          if (!nodeAbort.signal.aborted && !settled.has(node.name)) nodeAbort.abort(new Cancelled());
         };
       });
 
     const subscription = ready
       .pipe(
-        mergeMap((node) => execute(node), jobs),
+        // Cache lookups are file reads and run wide; computing is bounded by `jobs` inside.
+        mergeMap((node) => execute(node), Math.max(LOOKUP_CONCURRENCY, jobs)),
         takeUntil(stop),
       )
       .subscribe({
@@ -282,6 +296,7 @@ async function executeNode(
   outputsOf: Map<string, Record<string, ArtifactRef>>,
   signal: AbortSignal,
   useWorkers: boolean,
+  computeSlot: <T>(fn: () => Promise<T>) => Promise<T>,
   emit: (event: RunEvent) => void,
 ): Promise<NodeResult> {
   const started = performance.now();
@@ -300,7 +315,21 @@ async function executeNode(
 
   const hit = await lookupCached(store, node, key.key, warn);
   if (hit) return { key, status: 'cached', outputs: hit.outputs, durationMs: performance.now() - started };
+  return computeSlot(() => computeNode(node, store, key, inputs, signal, useWorkers, started, emit));
+}
 
+async function computeNode(
+  node: ResolvedNode,
+  store: ArtifactStore,
+  key: NodeKey,
+  inputs: Record<string, ArtifactRef>,
+  signal: AbortSignal,
+  useWorkers: boolean,
+  started: number,
+  emit: (event: RunEvent) => void,
+): Promise<NodeResult> {
+  signal.throwIfAborted();
+  const warn = (message: string) => emit({ type: 'warning', message });
   const release = await store.acquireLock(key.key, {
     signal,
     onWait: (holder) => emit({ type: 'node-waiting', node: node.name, holder }),
