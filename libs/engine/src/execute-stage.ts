@@ -129,7 +129,7 @@ export async function runStageOnce(
 ): Promise<{ outputs: Record<string, ArtifactRef>; events: StageEvent[] }> {
   const inputs: Record<string, ArtifactRef> = {};
   for (const [name, value] of Object.entries(call.inputs ?? {})) {
-    if (Array.isArray(value)) value.forEach((ref, i) => (inputs[`${name}[${i}]`] = ref));
+    if (Array.isArray(value)) for (const [i, ref] of value.entries()) inputs[`${name}[${i}]`] = ref;
     else inputs[name] = value;
   }
   const events: StageEvent[] = [];
