@@ -1,5 +1,5 @@
 // The `lockpick` command as a user runs it: a real process on a real store in a temporary folder.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -132,5 +132,36 @@ describe('lockpick', () => {
     expect(gc.code).toBe(0);
     expect(gc.stdout).toMatch(/removed \d+ unreferenced objects/);
     expect(lockpick('run', 'quickstart', '--scale', 'smoke').stdout).toMatch(/0 computed, 16 cached/);
+  });
+});
+
+describe('interrupting a run', () => {
+  it('stops on SIGINT with exit code 130, keeps finished nodes, and the rerun resumes', async () => {
+    const pipeline = fileURLToPath(new URL('./testing/slow-pipeline.ts', import.meta.url));
+    const child = spawn(process.execPath, [bin, 'run', pipeline, '--scale', 'slow', '--store', store], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const t0 = Date.now();
+    while (!/done +numbers-1/.test(stdout) && Date.now() - t0 < 60_000)
+      await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/SIGINT: stopping; finished nodes are kept/);
+    expect(stdout).toMatch(/fixture: cancelled in .*\n.*run the same command again to resume/);
+    expect(await fs.readdir(path.join(store, 'locks'))).toEqual([]);
+    const rerun = spawnSync(process.execPath, [bin, 'run', pipeline, '--scale', 'slow', '--store', store], {
+      encoding: 'utf8',
+    });
+    expect(rerun.status).toBe(0);
+    expect(rerun.stdout).toMatch(/cache numbers-1/);
   });
 });
