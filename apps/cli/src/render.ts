@@ -80,10 +80,11 @@ export class TerminalRenderer implements RunRenderer {
       const elapsed = formatDuration(performance.now() - a.startedAt);
       if (a.progress) {
         const p = a.progress;
-        const head = `  ${node} ${bar(p.done, p.total, 24)} ${p.done}/${p.total} ${p.unit}`;
-        lines.push(
-          `${head}${eta(a.startedAt, p.done, p.total)} ${a.metric ?? ''} (${elapsed})`.slice(0, width),
-        );
+        const head = `  ${node} `;
+        const tail = ` ${p.done}/${p.total} ${p.unit}${eta(a.startedAt, p.done, p.total)} ${a.metric ?? ''} (${elapsed})`;
+        // The bar takes what the terminal leaves, between 8 and 24 cells.
+        const barWidth = Math.max(8, Math.min(24, width - head.length - tail.length));
+        lines.push(`${head}${bar(p.done, p.total, barWidth)}${tail}`.slice(0, width));
       } else lines.push(`  ${node} (${a.stage}) running… ${elapsed}`.slice(0, width));
     }
     this.out.write(`${lines.join('\n')}\n`);
