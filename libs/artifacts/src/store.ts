@@ -92,7 +92,7 @@ export class ArtifactStore {
   /** Opens (creating if needed) a store rooted at `root`. */
   static async open(root: string): Promise<ArtifactStore> {
     const store = new ArtifactStore(root);
-    for (const dir of ['objects/sha256', 'manifests', 'runs', 'locks', 'tmp'])
+    for (const dir of ['objects/sha256', 'manifests', 'runs', 'locks', 'tmp', 'checkpoints'])
       await fs.mkdir(path.join(store.root, dir), { recursive: true });
     return store;
   }
@@ -350,6 +350,44 @@ export class ArtifactStore {
       await fs.link(aside, file).catch(() => undefined);
       await fs.rm(aside, { force: true });
     }
+  }
+
+  // ---- checkpoints of unfinished node runs ---------------------------------------------------
+
+  private checkpointPath(key: string): string {
+    if (!HASH_RE.test(key)) throw new Error(`not a cache key: "${key}"`);
+    return path.join(this.root, 'checkpoints', `${key}.json`);
+  }
+
+  /**
+   * Saves a training checkpoint of the node run with cache key `key`, so a run interrupted after it
+   * resumes from here. The pointer file is replaced atomically; gc keeps what it points to.
+   */
+  async saveCheckpoint(key: string, bundle: ModelBundle, meta: { [k: string]: Json } = {}): Promise<ArtifactRef> {
+    const ref = await this.writeModel(bundle);
+    await this.atomicWrite(this.checkpointPath(key), JSON.stringify({ ref, savedAt: new Date().toISOString(), meta }));
+    return ref;
+  }
+
+  /** The last checkpoint of an unfinished node run, if one was saved and is intact. */
+  async loadCheckpoint(key: string): Promise<ModelBundle | undefined> {
+    let pointer: { ref: ArtifactRef };
+    try {
+      pointer = JSON.parse(await fs.readFile(this.checkpointPath(key), 'utf8')) as { ref: ArtifactRef };
+    } catch {
+      return undefined;
+    }
+    try {
+      return await this.readModel(pointer.ref);
+    } catch (error) {
+      this.onWarning(`ignoring checkpoint of ${key.slice(0, 12)}: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Forgets a node run's checkpoint once the run has finished (gc then removes its object). */
+  async clearCheckpoint(key: string): Promise<void> {
+    await fs.rm(this.checkpointPath(key), { force: true });
   }
 
   // ---- garbage collection ----------------------------------------------------------------------

@@ -12,7 +12,7 @@ import { planPipeline } from './plan.ts';
 import { type RunEvent, type RunOptions, type RunSummary, runPipeline } from './run.ts';
 import { defineStage, stageTask } from './stage.ts';
 import { fixturePipeline } from './testing/fixture-pipeline.ts';
-import { broken, forgetful, gather, join, numbers, sum } from './testing/fixture-stages.ts';
+import { broken, counter, forgetful, gather, join, numbers, sum } from './testing/fixture-stages.ts';
 
 let root: string;
 let store: ArtifactStore;
@@ -287,6 +287,34 @@ describe('running and caching', () => {
     const rerunSummary = (rerun.at(-1) as Extract<RunEvent, { type: 'run-done' }>).summary;
     expect(rerunSummary.cached).toEqual(['numbers-1']);
     expect(rerunSummary.computed).toHaveLength(4);
+  });
+
+  it('resumes an interrupted stage from its last checkpoint, and forgets the checkpoint once done', async () => {
+    const def = definePipeline({
+      name: 'resumable',
+      description: '',
+      defaultSeeds: [1],
+      scales: ['default'],
+      build: (p) => {
+        p.node('count', counter, { params: { steps: 8 }, inputs: {} });
+      },
+    });
+    const abort = new AbortController();
+    await new Promise<void>((resolve) => {
+      runPipeline(resolvePipeline(def), store, { workers: false, signal: abort.signal }).subscribe({
+        next: (e) => {
+          if (e.type === 'node-event' && e.event.type === 'progress' && e.event.done === 3) abort.abort();
+        },
+        complete: resolve,
+      });
+    });
+    expect(await fs.readdir(path.join(store.root, 'checkpoints'))).toHaveLength(1);
+    const { events } = await run(def);
+    const done = events.find((e) => e.type === 'node-done');
+    if (done?.type !== 'node-done') throw new Error('no node-done');
+    const resumedFrom = Number((await store.readTable(done.outputs.table)).getChild('resumedFrom')?.get(0));
+    expect(resumedFrom).toBeGreaterThanOrEqual(3);
+    expect(await fs.readdir(path.join(store.root, 'checkpoints'))).toEqual([]);
   });
 
   it('runs heavy stages in worker threads with the same results', async () => {

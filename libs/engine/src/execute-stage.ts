@@ -1,10 +1,12 @@
 import { Worker } from 'node:worker_threads';
-import type { ArtifactRef, ArtifactStore, Json } from '@lockpick/artifacts';
+import type { ArtifactRef, ArtifactStore, Json, ModelBundle } from '@lockpick/artifacts';
 import { Observable } from 'rxjs';
 import { type AnyStage, type InputArtifact, type OutputWriter, runStage, type StageEvent } from './stage.ts';
 
 export interface StageInvocation {
   node: string;
+  /** The node's cache key: names its checkpoints. Absent outside a pipeline (no checkpoints). */
+  key?: string;
   params: Record<string, Json>;
   inputs: Record<string, ArtifactRef>;
 }
@@ -56,7 +58,22 @@ export function runStageInline(
       } else inputs[name] = inputArtifact(store, call.inputs[name]);
     }
     const params = stage.params.parse(call.params) as Record<string, unknown>;
-    const events = runStage(stage, { node: call.node, params, inputs, outputs, store, signal: abort.signal });
+    const key = call.key;
+    const checkpoint = {
+      load: async () => (key ? store.loadCheckpoint(key) : undefined),
+      save: async (bundle: ModelBundle) => {
+        if (key) await store.saveCheckpoint(key, bundle, { node: call.node });
+      },
+    };
+    const events = runStage(stage, {
+      node: call.node,
+      params,
+      inputs,
+      outputs,
+      store,
+      signal: abort.signal,
+      checkpoint,
+    });
     const subscription = events.subscribe(subscriber);
     return () => {
       abort.abort(new Error('cancelled'));

@@ -351,7 +351,7 @@ async function computeNode(
     const outputs: Record<string, ArtifactRef> = {};
     const metrics: Record<string, number> = {};
     let backend: string | undefined;
-    const call = { node: node.name, params: node.params, inputs };
+    const call = { node: node.name, key: key.key, params: node.params, inputs };
     const events =
       where === 'worker'
         ? runStageInWorker(node.stage, store, call)
@@ -395,6 +395,7 @@ async function computeNode(
       versions: { node: process.version, ...key.components.code.packages },
       ...(backend ? { backend } : {}),
     });
+    await store.clearCheckpoint(key.key);
     return { key, status: 'computed', outputs, durationMs: performance.now() - started };
   } finally {
     await release();

@@ -56,6 +56,15 @@ export interface StageContext<P, I extends InputKinds, O extends ArtifactKinds> 
   store: ArtifactStore;
   /** Aborted when the run is cancelled (Ctrl-C, fail-fast); long loops should check it. */
   signal: AbortSignal;
+  /**
+   * Periodic training checkpoints of this very node run (same cache key): `load` returns the last
+   * one saved before an interruption, so a long stage resumes instead of starting over. Forgotten
+   * once the node finishes.
+   */
+  checkpoint: {
+    load(): Promise<ModelBundle | undefined>;
+    save(bundle: ModelBundle): Promise<void>;
+  };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the widest zod object, used only as a generic bound.

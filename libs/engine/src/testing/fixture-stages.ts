@@ -133,3 +133,30 @@ export const gather = defineStage({
       await ctx.outputs.table('table', arrow.tableFromArrays({ sum: Float64Array.from(sums) }));
     }),
 });
+
+/** Counts to `steps`, checkpointing each step; reports where it resumed from. */
+export const counter = defineStage({
+  name: 'test.counter',
+  description: 'a resumable loop',
+  module: import.meta.url,
+  params: z.object({
+    steps: z.number().int().positive(),
+    delayMs: z.number().int().nonnegative().default(30),
+  }),
+  inputs: {},
+  outputs: { table: 'table' },
+  run: (ctx) =>
+    stageTask(ctx.signal, async (report, signal) => {
+      const saved = await ctx.checkpoint.load();
+      const resumedFrom = saved ? (saved.tensors[0].data as Int32Array)[0] : 0;
+      for (let step = resumedFrom + 1; step <= ctx.params.steps; step++) {
+        await sleep(ctx.params.delayMs, signal);
+        await ctx.checkpoint.save({
+          config: {},
+          tensors: [{ name: 'step', shape: [1], dtype: 'int32', data: Int32Array.of(step) }],
+        });
+        report.progress(step, ctx.params.steps, 'steps');
+      }
+      await ctx.outputs.table('table', arrow.tableFromArrays({ resumedFrom: Int32Array.of(resumedFrom) }));
+    }),
+});
