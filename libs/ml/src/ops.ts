@@ -1,12 +1,14 @@
 /**
  * Differentiable building blocks, written for the speed of TensorFlow.js's wasm backend.
  *
- * On wasm, only a plain 2-D matMul reaches the fast XNNPACK kernel (≈ 25–38 GFLOP/s); matMul with
- * transposeA/transposeB or a batch dimension falls back to a slow loop (≈ 1–3 GFLOP/s) — and the
- * stock matMul gradient uses exactly those forms. Gather's gradient needs UnsortedSegmentSum (not
- * in wasm); reductions over a non-last axis transpose first. So every piece here has a hand-written
- * gradient built from explicit transposes, plain 2-D matMuls and last-axis reductions, and model
- * code composes these pieces instead of calling tf.matMul / tf.gather directly.
+ * On wasm, only a plain 2-D matMul reaches the fast XNNPACK kernel (≈ 30 GFLOP/s here, one thread);
+ * matMul with transposeA/transposeB or a batch dimension falls back to a slow loop (≈ 0.6–2
+ * GFLOP/s) — and the stock matMul gradient uses exactly those forms. Gather's gradient needs
+ * UnsortedSegmentSum (not in wasm), and Gather itself is slow; reductions over a non-last axis
+ * transpose first; Exp, Log and Tanh cost ≈ 5–20 ns an element while Softmax and Sigmoid cost ≈ 1.
+ * So every piece here has a hand-written gradient built from explicit transposes, plain 2-D
+ * matMuls and last-axis reductions, and model code composes these pieces instead of calling
+ * tf.matMul / tf.gather directly. (Measurements: see libs/ml/README.md.)
  */
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.ts';
@@ -60,7 +62,7 @@ const matMulOp = customOp<[tf.Tensor2D, tf.Tensor2D], tf.Tensor2D>(([a, b], save
   return {
     value: tf.matMul(a, b),
     gradFunc: (dy, [sa, sb]) => [
-      tf.matMul(dy, tf.transpose(sb as tf.Tensor2D)),
+      tf.matMul(dy, transpose2d(sb as tf.Tensor2D)),
       matMulTransposedA(sa as tf.Tensor2D, dy),
     ],
   };
@@ -83,7 +85,10 @@ function linearGradients(
 ): tf.Tensor[] {
   // ReLU's derivative is read off the output: y > 0 exactly where the input was > 0.
   const dz: tf.Tensor2D = activation === 'relu' && y ? tf.mul(dy, tf.step(y)) : dy;
-  const dx = tf.matMul(dz, transpose2d(w));
+  // dx = dz·wᵀ repacks wᵀ [out, in]; dxᵀ = w·dzᵀ repacks dzᵀ [out, n] instead, less when n < in.
+  const [n, inputs] = x.shape;
+  const dx =
+    n < inputs ? transpose2d(tf.matMul(w, transpose2d(dz)) as tf.Tensor2D) : tf.matMul(dz, transpose2d(w));
   const dw = matMulTransposedA(x, dz);
   return withBias ? [dx, dw, columnSums(dz)] : [dx, dw];
 }
@@ -97,13 +102,22 @@ const linearOps = {
  * x·w (+ b) (then ReLU) as one _FusedMatMul kernel. tf.fused.matMul would do this, but it stops
  * fusing the activation whenever a gradient tape is recording, which is always while training.
  */
-function fusedMatMul(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | undefined, activation: Activation): tf.Tensor2D {
+function fusedMatMul(
+  x: tf.Tensor2D,
+  w: tf.Tensor2D,
+  b: tf.Tensor1D | undefined,
+  activation: Activation,
+): tf.Tensor2D {
   if (!b && activation === 'none') return tf.matMul(x, w);
   const [m, k] = x.shape;
   const n = w.shape[1];
   const inputs: tf.NamedTensorMap = { a: tf.reshape(x, [1, m, k]), b: tf.reshape(w, [1, k, n]) };
   if (b) inputs.bias = b;
-  const attrs = { transposeA: false, transposeB: false, activation: activation === 'relu' ? 'relu' : 'linear' };
+  const attrs = {
+    transposeA: false,
+    transposeB: false,
+    activation: activation === 'relu' ? 'relu' : 'linear',
+  };
   const out = tf.engine().runKernel('_FusedMatMul', inputs, attrs) as tf.Tensor3D;
   return tf.reshape(out, [m, n]);
 }
@@ -254,6 +268,30 @@ function batchedByDepthwise(input: tf.Tensor3D, filter: tf.Tensor3D): tf.Tensor3
 }
 
 /**
+ * q, k and v out of a fused projection qkv [t·b, 3·h·d] (columns q|k|v, then head, then dim), each
+ * as [t, b·h, d]. A transpose puts q, k, v in three contiguous blocks, which slice cheaply; a
+ * column split (tf.split on axis 1) copies element by element in JavaScript on wasm.
+ */
+export function splitQkv(
+  qkv: tf.Tensor2D,
+  time: number,
+  heads: number,
+): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
+  const [rows, cols] = qkv.shape;
+  const width = cols / 3;
+  const blocks = tf.transpose(tf.reshape(qkv, [rows, 3, width]), [1, 0, 2]);
+  const shape: [number, number, number] = [time, (rows / time) * heads, width / heads];
+  const part = (i: number) => tf.reshape(tf.slice(blocks, [i, 0, 0], [1, rows, width]), shape) as tf.Tensor3D;
+  return [part(0), part(1), part(2)];
+}
+
+/** The inverse of splitQkv, for gradients: three [t, b·h, d] tensors back to [t·b, 3·h·d]. */
+function joinQkv(parts: tf.Tensor3D[], rows: number, width: number): tf.Tensor2D {
+  const blocks = tf.stack(parts.map((t) => tf.reshape(t, [rows, width])));
+  return tf.reshape(tf.transpose(blocks, [1, 0, 2]), [rows, 3 * width]) as tf.Tensor2D;
+}
+
+/**
  * Causal multi-head self-attention core in time-major layout.
  * qkv: [t·b, 3·h·d] — rows ordered (time, batch), columns (q|k|v, head, dim), the output of one
  * linear layer. Returns [t·b, h·d] in the same layout, ready for the output projection.
@@ -268,9 +306,7 @@ export function causalSelfAttention(qkv: tf.Tensor2D, time: number, heads: numbe
   const headDim = width / heads;
   const scale = 1 / Math.sqrt(headDim);
   const op = customOp<[tf.Tensor2D], tf.Tensor2D>(([input], save) => {
-    const [q, k, v] = tf
-      .split(input, 3, 1)
-      .map((part) => tf.reshape(part, [time, c, headDim]) as tf.Tensor3D);
+    const [q, k, v] = splitQkv(input, time, heads);
     // scores[i, c, j] = Σ_d q[i, c, d] k[j, c, d]
     const scores = batchedByDepthwise(tf.transpose(q, [0, 2, 1]), tf.transpose(k, [2, 1, 0]));
     const att = tf.softmax(tf.add(tf.mul(scores, scale), causalMask(time))) as tf.Tensor3D;
@@ -293,12 +329,7 @@ export function causalSelfAttention(qkv: tf.Tensor2D, time: number, heads: numbe
         // dQ[i, c, d] = Σ_j dScores[i, c, j] k[j, c, d];  dK[j, c, d] = Σ_i dScores[i, c, j] q[i, c, d]
         const dQ = batchedByDepthwise(tf.transpose(dScores, [0, 2, 1]), sk);
         const dK = batchedByDepthwise(tf.transpose(dScores, [2, 0, 1]), sq);
-        return [
-          tf.concat(
-            [dQ, dK, dV].map((g) => tf.reshape(g, [rows, width])),
-            1,
-          ),
-        ];
+        return [joinQkv([dQ, dK, dV], rows, width)];
       },
     };
   });

@@ -44,7 +44,7 @@ export class Random {
 
   /** An independent stream derived from this seed and a label (e.g. 'init', 'batches/epoch3'). */
   static derive(seed: number, label: string): Random {
-    return new Random((Math.trunc(seed) * 0x9e3779b1) ^ hashLabel(label));
+    return new Random(Math.imul(Math.trunc(seed) | 0, 0x9e3779b1) ^ hashLabel(label));
   }
 
   nextUint32(): number {

@@ -20,7 +20,7 @@ export interface GenerateOptions {
   /** 0 (default) = greedy argmax; otherwise softmax(logits / temperature) sampling. */
   temperature?: number;
   seed?: number;
-  /** Rows decoded together (default 256). */
+  /** Rows decoded together (default 512, the fastest measured on wasm). */
   batchSize?: number;
   /** Once a row emits this token, the rest of its output is this token too. */
   stopToken?: number;
@@ -31,7 +31,7 @@ export function generate(model: Transformer, prompts: Prompts, options: Generate
   const { rows, length } = prompts;
   const { maxNewTokens, stopToken } = options;
   const temperature = options.temperature ?? 0;
-  const batchSize = options.batchSize ?? 256;
+  const batchSize = options.batchSize ?? 512;
   if (prompts.tokens.length !== rows * length)
     throw new Error(`generate: ${prompts.tokens.length} tokens for ${rows}×${length}`);
   if (length < 1) throw new Error('generate: prompts need at least one token');

