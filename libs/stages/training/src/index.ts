@@ -1,0 +1,2 @@
+export { compositionInit } from './composition-init.ts';
+export { compositionSft } from './composition-sft.ts';
