@@ -4,7 +4,7 @@ import { type PipelineDefinition, resolvePipeline } from '@lockpick/engine';
 import { describe, expect, it } from 'vitest';
 
 const files = readdirSync(new URL('.', import.meta.url)).filter(
-  (f) => f.endsWith('.ts') && !f.endsWith('.test.ts'),
+  (f) => f.endsWith('.ts') && !/\.(test|config)\.ts$/.test(f),
 );
 
 describe.each(files)('%s', (file) => {

@@ -56,7 +56,7 @@ Exit codes: 0 success; 1 a node failed or results are incomplete; 2 bad command 
 function listPipelineNames(): string[] {
   if (!existsSync(PIPELINES_DIR)) return [];
   return readdirSync(PIPELINES_DIR)
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.startsWith('_'))
+    .filter((f) => f.endsWith('.ts') && !/\.(test|config)\.ts$/.test(f) && !f.startsWith('_'))
     .map((f) => f.slice(0, -3))
     .sort();
 }
