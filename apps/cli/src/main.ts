@@ -157,7 +157,7 @@ async function commandRun(args: string[], values: Values): Promise<number> {
   process.off('SIGTERM', onSignal);
   if (summary.cancelled) return 130;
   if (summary.failed.length > 0) return 1;
-  if (pipeline.results && !values.json)
+  if (pipeline.results.length > 0 && !values.json)
     process.stdout.write(`See the results: lockpick results ${args[0]}${echoArgs(values)}\n`);
   return 0;
 }
@@ -210,7 +210,8 @@ async function commandWhy(args: string[], values: Values): Promise<number> {
 
 async function commandResults(args: string[], values: Values): Promise<number> {
   const pipeline = await resolveFromArgs(args[0], values);
-  if (!pipeline.results) throw new UsageError(`pipeline ${pipeline.name} declares no result table`);
+  if (pipeline.results.length === 0)
+    throw new UsageError(`pipeline ${pipeline.name} declares no result table`);
   const store = await openStore(values);
   const plan = await planPipeline(pipeline, store);
   const missing = plan.filter((e) => e.status !== 'cached');
@@ -223,15 +224,21 @@ async function commandResults(args: string[], values: Values): Promise<number> {
     );
     return 1;
   }
-  const entry = plan.find((e) => e.node === pipeline.results!.node)!;
-  const ref = entry.outputs![pipeline.results.output];
-  const table = await store.readTable(ref);
   const format = tableFormat(values);
-  process.stdout.write(`${formatTable(table, format)}\n`);
-  if (format === 'table')
-    process.stdout.write(
-      `\n(${table.numRows} rows; Parquet: ${path.relative(process.cwd(), store.objectPath(ref.hash))})\n`,
-    );
+  for (const [index, result] of pipeline.results.entries()) {
+    const entry = plan.find((e) => e.node === result.node)!;
+    const ref = entry.outputs![result.output];
+    const table = await store.readTable(ref);
+    if (pipeline.results.length > 1 && format !== 'json')
+      process.stdout.write(
+        `${index > 0 ? '\n' : ''}${format === 'csv' ? '# ' : '== '}${result.node}.${result.output}\n`,
+      );
+    process.stdout.write(`${formatTable(table, format)}\n`);
+    if (format === 'table')
+      process.stdout.write(
+        `(${table.numRows} rows; Parquet: ${path.relative(process.cwd(), store.objectPath(ref.hash))})\n`,
+      );
+  }
   return 0;
 }
 

@@ -63,7 +63,7 @@ const NODE_NAME = /^[A-Za-z][\w-]*$/;
 export class PipelineBuilder {
   readonly nodes: DraftNode[] = [];
   private readonly names = new Set<string>();
-  resultsRef: OutputRef<'table'> | undefined;
+  resultsRefs: OutputRef<'table'>[] = [];
 
   /** Adds one node running `stage` with `params` (defaults fill the rest) on wired `inputs`. */
   node<S extends AnyStage>(name: string, stage: S, spec: NodeSpec<S>): NodeHandle<S> {
@@ -94,9 +94,9 @@ export class PipelineBuilder {
     return handles;
   }
 
-  /** Declares the table `lockpick results` prints. */
-  results(ref: OutputRef<'table'>): void {
-    this.resultsRef = ref;
+  /** Declares the table(s) `lockpick results` prints, in order. */
+  results(...refs: OutputRef<'table'>[]): void {
+    this.resultsRefs = refs;
   }
 
   private add<S extends AnyStage>(name: string, base: string, stage: S, spec: NodeSpec<S>): NodeHandle<S> {
@@ -148,7 +148,8 @@ export interface ResolvedPipeline {
   options: PipelineOptions;
   /** Topological order: every node after the nodes it reads from. */
   nodes: ResolvedNode[];
-  results?: OutputRef<'table'>;
+  /** The tables `lockpick results` prints (none: the pipeline has no result table). */
+  results: OutputRef<'table'>[];
 }
 
 /** One `--set node.param=value`: `node` is a node name or a sweep's base name. */
@@ -286,15 +287,15 @@ export function resolvePipeline(
       inputs,
     });
   }
-  if (builder.resultsRef && !byName.has(builder.resultsRef.node))
-    problems.push(`results: node "${builder.resultsRef.node}" does not exist`);
+  for (const ref of builder.resultsRefs)
+    if (!byName.has(ref.node)) problems.push(`results: node "${ref.node}" does not exist`);
   if (problems.length > 0) throw new PipelineError(problems);
   return {
     name: definition.name,
     description: definition.description,
     options: { seeds, scale },
     nodes: topologicalOrder(resolved),
-    results: builder.resultsRef,
+    results: builder.resultsRefs,
   };
 }
 

