@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { ArtifactRef, ArtifactStore, LockHolder, Manifest, RunRecord } from '@lockpick/artifacts';
 import { mergeMap, Observable, Subject, takeUntil } from 'rxjs';
 import { type NodeKey, nodeKey } from './cache-key.ts';
+import { codeIdentity } from './code-identity.ts';
 import { runStageInline, runStageInWorker } from './execute-stage.ts';
 import { concurrencyLimit } from './limit.ts';
 import type { ResolvedNode, ResolvedPipeline } from './pipeline.ts';
@@ -240,6 +241,9 @@ export function runPipeline(
         complete: () => void finish(),
       });
 
+    // Snapshot every stage's code identity now, when its modules were just loaded: a source edited
+    // while the run goes on must not lend its hash to code that was loaded before the edit.
+    for (const node of pipeline.nodes) codeIdentity(node.stage.module);
     emit({
       type: 'run-start',
       pipeline: pipeline.name,
