@@ -109,6 +109,7 @@ describe('lockpick', () => {
         /--scale huge: pipeline "quickstart" has scales default, smoke/,
       ],
       [['run', 'quickstart', '--jobs', '0'], /--jobs 0: expected a positive integer/],
+      [['run', 'quickstart', '--backend', 'gpu'], /--backend gpu: expected auto, tensorflow, wasm or cpu/],
       [['frobnicate'], /unknown command "frobnicate"/],
       [['run', 'quickstart', '--bogus'], /Unknown option '--bogus'/],
       [['show', 'nothing-here'], /nothing named "nothing-here"/],

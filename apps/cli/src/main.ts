@@ -43,6 +43,8 @@ Options for run:
   --jobs N                  nodes run at once (default: cores = ${availableParallelism()})
   --keep-going              after a failure, run everything not downstream of it
   --json                    one JSON event per line instead of progress bars
+  --backend NAME            auto|tensorflow|wasm|cpu: TensorFlow.js backend for training stages
+                            (default: LOCKPICK_BACKEND, else auto — tfjs-node-gpu, tfjs-node, wasm, cpu)
 Options for results and show:
   --format table|json|csv   output format (default table)
   --rows N                  rows shown by show (default 10)
@@ -89,6 +91,7 @@ const options = {
   jobs: { type: 'string' },
   'keep-going': { type: 'boolean' },
   json: { type: 'boolean' },
+  backend: { type: 'string' },
   format: { type: 'string' },
   rows: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -126,6 +129,12 @@ async function commandRun(args: string[], values: Values): Promise<number> {
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0))
     throw new UsageError(`--jobs ${values.jobs}: expected a positive integer`);
+  if (values.backend !== undefined) {
+    if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(values.backend))
+      throw new UsageError(`--backend ${values.backend}: expected auto, tensorflow, wasm or cpu`);
+    // Stages (and their worker threads, which share this environment) read it when they start.
+    process.env.LOCKPICK_BACKEND = values.backend;
+  }
   const renderer: RunRenderer = values.json
     ? new JsonRenderer(process.stdout)
     : process.stdout.isTTY
