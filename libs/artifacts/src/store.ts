@@ -363,9 +363,16 @@ export class ArtifactStore {
    * Saves a training checkpoint of the node run with cache key `key`, so a run interrupted after it
    * resumes from here. The pointer file is replaced atomically; gc keeps what it points to.
    */
-  async saveCheckpoint(key: string, bundle: ModelBundle, meta: { [k: string]: Json } = {}): Promise<ArtifactRef> {
+  async saveCheckpoint(
+    key: string,
+    bundle: ModelBundle,
+    meta: { [k: string]: Json } = {},
+  ): Promise<ArtifactRef> {
     const ref = await this.writeModel(bundle);
-    await this.atomicWrite(this.checkpointPath(key), JSON.stringify({ ref, savedAt: new Date().toISOString(), meta }));
+    await this.atomicWrite(
+      this.checkpointPath(key),
+      JSON.stringify({ ref, savedAt: new Date().toISOString(), meta }),
+    );
     return ref;
   }
 
