@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
 
 /** Hex sha256 of bytes or a string. */
 export function sha256(data: Uint8Array | string): string {
@@ -9,9 +8,6 @@ export function sha256(data: Uint8Array | string): string {
 
 /** Hex sha256 of a file, streamed so large artifacts never sit in memory whole. */
 export async function sha256File(path: string): Promise<string> {
-  // Small files (most manifests' outputs) in one read: a stream costs more than the hashing.
-  const { size } = await stat(path);
-  if (size < 8 << 20) return sha256(await readFile(path));
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest('hex');

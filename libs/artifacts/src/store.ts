@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -134,7 +134,6 @@ export class ArtifactStore {
 
   /** Streams chunks into the store, hashing as it writes; for artifacts too large to hold. */
   async putStream(chunks: AsyncIterable<Uint8Array>, kind: ArtifactKind): Promise<ArtifactRef> {
-    const { createHash } = await import('node:crypto');
     const hasher = createHash('sha256');
     const tmp = this.tmpPath('stream');
     let size = 0;

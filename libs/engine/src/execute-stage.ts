@@ -129,8 +129,7 @@ export function runStageInWorker(
       if (!finished) subscriber.error(new Error(`worker for stage ${stage.name} exited with code ${code}`));
     });
     return () => {
-      if (!finished) void worker.terminate();
-      else void worker.terminate();
+      void worker.terminate();
     };
   });
 }

@@ -66,10 +66,12 @@ export { Random } from './random.ts';
 export { type GenerateOptions, generate, type Prompts } from './sample.ts';
 export {
   type CheckpointSlot,
+  type PhaseReporter,
   type SftPhaseOptions,
   type SftPhaseResult,
   sftPhase,
   sftPhaseSteps,
+  trainTransformerBundle,
   transformerFlopsPerToken,
 } from './sft-phase.ts';
 export {

@@ -4,6 +4,7 @@
  * events kept as a training log, and the throughput of the phase (tokens/s, effective GFLOP/s).
  */
 import type { Json, ModelBundle } from '@lockpick/artifacts';
+import { loadTransformer, saveCheckpoint } from './checkpoint.ts';
 import type { TokenData } from './data.ts';
 import { type LossOn, trainSft } from './lm.ts';
 import type { TrainProgress, TrainSummary } from './loop.ts';
@@ -118,4 +119,41 @@ export async function sftPhase(
     tokensPerSecond,
     effectiveGflops,
   };
+}
+
+/** Where a phase run reports (a stage passes its reporter; anything with these two methods fits). */
+export interface PhaseReporter {
+  progress(done: number, total: number, unit: string, label?: string): void;
+  metric(name: string, value: number): void;
+}
+
+/**
+ * One SFT phase from a saved transformer to a saved transformer: load `base`, run `sftPhase`,
+ * report progress and the phase's figures (steps, final loss, tokens/s, effective GFLOP/s), and
+ * return the trained bundle (with `meta`) and the log. The body every SFT-like stage shares.
+ */
+export async function trainTransformerBundle(
+  base: ModelBundle,
+  data: TokenData,
+  options: Omit<SftPhaseOptions, 'onProgress'> & { report: PhaseReporter },
+): Promise<{ bundle: ModelBundle; log: TrainingLogColumns; steps: number }> {
+  const { report, ...phase } = options;
+  const model = loadTransformer(base);
+  try {
+    const result = await sftPhase(model, data, {
+      ...phase,
+      onProgress: (e) => report.progress(e.step, e.totalSteps, 'steps', `loss ${e.meanLoss.toFixed(3)}`),
+    });
+    options.signal?.throwIfAborted();
+    report.metric('steps', result.summary.steps);
+    report.metric('final_loss', result.summary.finalLoss);
+    report.metric('tokens_per_second', result.tokensPerSecond);
+    report.metric('effective_gflops', result.effectiveGflops);
+    const bundle = saveCheckpoint(model, {
+      meta: { ...(options.meta ?? {}), phase: options.phase, steps: result.summary.steps },
+    });
+    return { bundle, log: result.log, steps: result.summary.steps };
+  } finally {
+    model.dispose();
+  }
 }

@@ -1,6 +1,6 @@
 import { readInt32Matrix } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
-import { initBackend, loadTransformer, saveCheckpoint, sftPhase } from '@lockpick/ml';
+import { initBackend, trainTransformerBundle } from '@lockpick/ml';
 import { compositionTrainingRows, unlockEpochs } from '@lockpick/tasks';
 import * as arrow from 'apache-arrow';
 import { z } from 'zod';
@@ -39,8 +39,8 @@ export const compositionDemoSft = defineStage({
       if (p.demos > pool.rows) throw new Error(`${p.demos} demos asked of a demo pool of ${pool.rows} rows`);
       const epochs = p.epochs === 0 ? unlockEpochs(p.demos) : p.epochs;
       const data = compositionTrainingRows(pool.data.subarray(0, p.demos * pool.width), p.demos, p.lossOn);
-      const model = loadTransformer(await ctx.inputs.model.readModel());
-      const result = await sftPhase(model, data, {
+      report.metric('epochs', epochs);
+      const { bundle, log } = await trainTransformerBundle(await ctx.inputs.model.readModel(), data, {
         phase: 'unlock',
         optimizer: { kind: 'adam', learningRate: p.learningRate, clipNorm: p.clipNorm },
         batchSize: Math.min(p.batchSize, p.demos),
@@ -50,19 +50,11 @@ export const compositionDemoSft = defineStage({
         checkpoint: ctx.checkpoint,
         checkpointEvery: p.checkpointEvery,
         progressEvery: 10,
-        onProgress: (e) => report.progress(e.step, e.totalSteps, 'steps', `loss ${e.meanLoss.toFixed(3)}`),
+        meta: { demos: p.demos, epochs },
+        report,
         signal: ctx.signal,
       });
-      ctx.signal.throwIfAborted();
-      report.metric('epochs', epochs);
-      report.metric('steps', result.summary.steps);
-      report.metric('final_loss', result.summary.finalLoss);
-      report.metric('tokens_per_second', result.tokensPerSecond);
-      const bundle = saveCheckpoint(model, {
-        meta: { phase: 'unlock', demos: p.demos, epochs, steps: result.summary.steps },
-      });
-      model.dispose();
       await ctx.outputs.model('model', bundle);
-      await ctx.outputs.table('log', arrow.tableFromArrays({ ...result.log }));
+      await ctx.outputs.table('log', arrow.tableFromArrays({ ...log }));
     }),
 });

@@ -1,6 +1,6 @@
 import { readInt32Matrix } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
-import { initBackend, loadTransformer, saveCheckpoint, sftPhase } from '@lockpick/ml';
+import { initBackend, trainTransformerBundle } from '@lockpick/ml';
 import { compositionTrainingRows } from '@lockpick/tasks';
 import * as arrow from 'apache-arrow';
 import { z } from 'zod';
@@ -54,36 +54,33 @@ export const compositionLock = defineStage({
       const tokens = new Int32Array(rows * width);
       tokens.set(strong.data.subarray(0, strongRows * width));
       tokens.set(weak.data.subarray(0, weakRows * width), strongRows * width);
-      const model = loadTransformer(await ctx.inputs.base.readModel());
-      const result = await sftPhase(model, compositionTrainingRows(tokens, rows, p.lossOn), {
-        phase: 'lock',
-        optimizer: {
-          kind: 'adam',
-          learningRate: p.learningRate,
-          minLearningRate: p.minLearningRate,
-          warmupSteps: p.warmupSteps,
-          decay: p.decay,
-          clipNorm: p.clipNorm,
-        },
-        batchSize: p.batchSize,
-        epochs: p.epochs,
-        seed: p.seed,
-        lossOn: p.lossOn,
-        checkpoint: ctx.checkpoint,
-        checkpointEvery: p.checkpointEvery,
-        progressEvery: 20,
-        onProgress: (e) => report.progress(e.step, e.totalSteps, 'steps', `loss ${e.meanLoss.toFixed(3)}`),
-        signal: ctx.signal,
-      });
-      ctx.signal.throwIfAborted();
       report.metric('mix_rows', rows);
-      report.metric('steps', result.summary.steps);
-      report.metric('final_loss', result.summary.finalLoss);
-      report.metric('tokens_per_second', result.tokensPerSecond);
-      report.metric('effective_gflops', result.effectiveGflops);
-      const bundle = saveCheckpoint(model, { meta: { phase: 'lock', rows, steps: result.summary.steps } });
-      model.dispose();
+      const { bundle, log } = await trainTransformerBundle(
+        await ctx.inputs.base.readModel(),
+        compositionTrainingRows(tokens, rows, p.lossOn),
+        {
+          phase: 'lock',
+          optimizer: {
+            kind: 'adam',
+            learningRate: p.learningRate,
+            minLearningRate: p.minLearningRate,
+            warmupSteps: p.warmupSteps,
+            decay: p.decay,
+            clipNorm: p.clipNorm,
+          },
+          batchSize: p.batchSize,
+          epochs: p.epochs,
+          seed: p.seed,
+          lossOn: p.lossOn,
+          checkpoint: ctx.checkpoint,
+          checkpointEvery: p.checkpointEvery,
+          progressEvery: 20,
+          meta: { rows },
+          report,
+          signal: ctx.signal,
+        },
+      );
       await ctx.outputs.model('model', bundle);
-      await ctx.outputs.table('log', arrow.tableFromArrays({ ...result.log }));
+      await ctx.outputs.table('log', arrow.tableFromArrays({ ...log }));
     }),
 });

@@ -1,6 +1,6 @@
 import { readInt32Matrix } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
-import { initBackend, loadTransformer, saveCheckpoint, sftPhase } from '@lockpick/ml';
+import { initBackend, trainTransformerBundle } from '@lockpick/ml';
 import { compositionTrainingRows } from '@lockpick/tasks';
 import * as arrow from 'apache-arrow';
 import { z } from 'zod';
@@ -40,8 +40,7 @@ export const compositionSft = defineStage({
       const rows = p.rows === 0 ? tokens.rows : Math.min(p.rows, tokens.rows);
       if (p.rows > tokens.rows) report.warn(`asked for ${p.rows} rows, the table has ${tokens.rows}`);
       const data = compositionTrainingRows(tokens.data.subarray(0, rows * tokens.width), rows, p.lossOn);
-      const model = loadTransformer(await ctx.inputs.base.readModel());
-      const result = await sftPhase(model, data, {
+      const { bundle, log } = await trainTransformerBundle(await ctx.inputs.base.readModel(), data, {
         phase: 'sft',
         optimizer: {
           kind: 'adam',
@@ -58,17 +57,11 @@ export const compositionSft = defineStage({
         checkpoint: ctx.checkpoint,
         checkpointEvery: p.checkpointEvery,
         progressEvery: 20,
-        onProgress: (e) => report.progress(e.step, e.totalSteps, 'steps', `loss ${e.meanLoss.toFixed(3)}`),
+        meta: { rows },
+        report,
         signal: ctx.signal,
       });
-      ctx.signal.throwIfAborted();
-      report.metric('steps', result.summary.steps);
-      report.metric('final_loss', result.summary.finalLoss);
-      report.metric('tokens_per_second', result.tokensPerSecond);
-      report.metric('effective_gflops', result.effectiveGflops);
-      const bundle = saveCheckpoint(model, { meta: { phase: 'sft', rows, steps: result.summary.steps } });
-      model.dispose();
       await ctx.outputs.model('model', bundle);
-      await ctx.outputs.table('log', arrow.tableFromArrays({ ...result.log }));
+      await ctx.outputs.table('log', arrow.tableFromArrays({ ...log }));
     }),
 });
