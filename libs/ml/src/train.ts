@@ -13,6 +13,8 @@ export interface LossTerm {
   loss: () => tf.Scalar;
   /** The parameters this loss updates. */
   params: readonly Parameter[];
+  /** Called once the term's gradients are read, e.g. to free a tensor it shared with an earlier term. */
+  release?: () => void;
 }
 
 export interface StepResult {
@@ -29,17 +31,21 @@ export function lossGradients(term: LossTerm): { loss: number; grads: ParamGradi
   const out: ParamGradient[] = [];
   // Results are collected outside tidy's return value: tidy walks whatever it returns, element by
   // element for typed arrays, which would cost more than the step itself.
-  tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(term.loss, variables);
-    loss = value.dataSync()[0];
-    for (const p of term.params) {
-      const g = grads[p.variable.name];
-      // tfjs leaves out parameters the loss does not reach: their gradient is zero. The array is
-      // only read (trainStep sums into new arrays), so dataSync's result needs no copy.
-      const grad = g ? (g.dataSync() as Float32Array) : new Float32Array(p.variable.size);
-      out.push({ name: p.name, variable: p.variable, grad });
-    }
-  });
+  try {
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(term.loss, variables);
+      loss = value.dataSync()[0];
+      for (const p of term.params) {
+        const g = grads[p.variable.name];
+        // tfjs leaves out parameters the loss does not reach: their gradient is zero. The array is
+        // only read (trainStep sums into new arrays), so dataSync's result needs no copy.
+        const grad = g ? (g.dataSync() as Float32Array) : new Float32Array(p.variable.size);
+        out.push({ name: p.name, variable: p.variable, grad });
+      }
+    });
+  } finally {
+    term.release?.();
+  }
   return { loss, grads: out };
 }
 
