@@ -19,12 +19,17 @@ interface Scale {
   model: { layers: number; width: number; heads: number };
   evalRows: number;
   batchSize: number;
+  /** Adam's peak learning rate for pretraining and both kinds of lock. */
+  learningRate: number;
   /** Locking from scratch: mix rows × epochs (the paper: 200k × 5). */
   scratch: { rows: number; epochs: number };
   /** Pretraining on strong data before locking via SFT (the paper: 200k × 4). */
   pretrain: { rows: number; epochs: number };
-  /** Mix sizes of the locks via SFT, one epoch each (the paper: 200k, 50k, 12.5k). */
-  sftLocks: { rows: number; paper: 'sft-200k' | 'sft-12.5k' | null }[];
+  /**
+   * Locks via SFT: mix size and epochs (the paper: 200k, 50k or 12.5k, one epoch each). Our small
+   * model needs about 900 steps to lock at all, so every mix is trained for about that many steps.
+   */
+  sftLocks: { rows: number; epochs: number; paper: 'sft-200k' | 'sft-12.5k' | null }[];
   demos: number[];
 }
 
@@ -36,11 +41,12 @@ export const functionCompositionScales: Record<'default' | 'smoke', Scale> = {
     model: { layers: 2, width: 64, heads: 4 },
     evalRows: 4096,
     batchSize: 128,
-    scratch: { rows: 40_000, epochs: 5 },
-    pretrain: { rows: 40_000, epochs: 3 },
+    learningRate: 5e-3,
+    scratch: { rows: 40_000, epochs: 8 },
+    pretrain: { rows: 40_000, epochs: 6 },
     sftLocks: [
-      { rows: 40_000, paper: 'sft-200k' },
-      { rows: 10_000, paper: 'sft-12.5k' },
+      { rows: 40_000, epochs: 3, paper: 'sft-200k' },
+      { rows: 10_000, epochs: 12, paper: 'sft-12.5k' },
     ],
     demos: ALL_DEMOS,
   },
@@ -48,9 +54,10 @@ export const functionCompositionScales: Record<'default' | 'smoke', Scale> = {
     model: { layers: 1, width: 16, heads: 2 },
     evalRows: 128,
     batchSize: 64,
+    learningRate: 2e-3,
     scratch: { rows: 256, epochs: 1 },
     pretrain: { rows: 128, epochs: 1 },
-    sftLocks: [{ rows: 128, paper: 'sft-12.5k' }],
+    sftLocks: [{ rows: 128, epochs: 1, paper: 'sft-12.5k' }],
     demos: [2, 16],
   },
 };
@@ -90,7 +97,10 @@ export function functionCompositionPipeline(options: { demos?: number[] } = {}):
       const half = Math.max(s.scratch.rows, ...s.sftLocks.map((l) => l.rows)) / 2;
       const locks = [
         { lock: 'scratch', title: `from scratch (${s.scratch.rows} rows × ${s.scratch.epochs} epochs)` },
-        ...s.sftLocks.map((l) => ({ lock: `sft-${l.rows}`, title: `via SFT (${l.rows}-row mix)` })),
+        ...s.sftLocks.map((l) => ({
+          lock: `sft-${l.rows}`,
+          title: `via SFT (${l.rows}-row mix × ${l.epochs} epochs)`,
+        })),
       ];
       const scores = [];
       for (const seed of seeds) {
@@ -123,19 +133,37 @@ export function functionCompositionPipeline(options: { demos?: number[] } = {}):
         const lockInputs = { strong: strong.out.answers, weak: weak.out.answers };
         const locked = [
           p.node(`lock-scratch-${seed}`, compositionLock, {
-            params: { seed, rows: s.scratch.rows, epochs: s.scratch.epochs, batchSize: s.batchSize },
+            params: {
+              seed,
+              rows: s.scratch.rows,
+              epochs: s.scratch.epochs,
+              batchSize: s.batchSize,
+              learningRate: s.learningRate,
+            },
             inputs: { base: init.out.model, ...lockInputs },
           }),
         ];
         if (s.sftLocks.length > 0) {
           const pretrained = p.node(`pretrain-${seed}`, compositionSft, {
-            params: { seed, rows: s.pretrain.rows, epochs: s.pretrain.epochs, batchSize: s.batchSize },
+            params: {
+              seed,
+              rows: s.pretrain.rows,
+              epochs: s.pretrain.epochs,
+              batchSize: s.batchSize,
+              learningRate: s.learningRate,
+            },
             inputs: { base: init.out.model, data: data.out.pretrain },
           });
           for (const l of s.sftLocks)
             locked.push(
               p.node(`lock-sft-${l.rows}-${seed}`, compositionLock, {
-                params: { seed, rows: l.rows, epochs: 1, batchSize: s.batchSize },
+                params: {
+                  seed,
+                  rows: l.rows,
+                  epochs: l.epochs,
+                  batchSize: s.batchSize,
+                  learningRate: s.learningRate,
+                },
                 inputs: { base: pretrained.out.model, ...lockInputs },
               }),
             );

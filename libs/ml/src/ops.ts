@@ -12,7 +12,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.ts';
-import { columnSumsKernel, hasJsKernels, layerNormKernel } from './js-kernels.ts';
 
 type GradSave = (tensors: tf.Tensor[]) => void;
 type CustomGradFn = Parameters<typeof tf.customGrad>[0];
@@ -43,9 +42,8 @@ export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
   return tf.reshape(tf.transpose(tiles, [1, 0, 2]), [cols, rows]) as tf.Tensor2D;
 }
 
-/** Column sums of a 2-D tensor: one JavaScript kernel, or last-axis sums of its transpose. */
+/** Column sums of a 2-D tensor, as last-axis sums of its transpose (wasm transposes anyway). */
 function columnSums(x: tf.Tensor2D): tf.Tensor1D {
-  if (hasJsKernels()) return columnSumsKernel(x);
   return tf.sum(transpose2d(x), -1) as tf.Tensor1D;
 }
 
@@ -227,8 +225,8 @@ export function linear(
 
 /**
  * Layer normalisation over the last axis of x [n, c], then scale (and shift when given).
- * On wasm and cpu, one JavaScript kernel each way (js-kernels.ts); elsewhere stock ops with one
- * custom gradient instead of autodiff through moments: fewer, last-axis-only kernels.
+ * One custom gradient instead of autodiff through moments: fewer, last-axis-only kernels. (The same
+ * as JavaScript kernels was slower: plain JS loops cost more than the kernels' fixed overhead saves.)
  */
 export function layerNorm(
   x: tf.Tensor2D,
@@ -236,7 +234,6 @@ export function layerNorm(
   shift?: tf.Tensor1D,
   epsilon = 1e-5,
 ): tf.Tensor2D {
-  if (hasJsKernels()) return layerNormKernel(x, gain, shift, epsilon);
   const normalize = (input: tf.Tensor2D) => {
     const centred = tf.sub(input, tf.mean(input, -1, true));
     const variance = tf.mean(tf.square(centred), -1, true);
