@@ -7,7 +7,8 @@
  * (b) Transformer: 2 layers, width 128, 4 heads, context 32, vocab 64, batch 64, Adam.
  * Each is trained with ml's trainer and with the model a user would write in tfjs-layers
  * (model.trainOnBatch). Effective GFLOP/s = 3 × forward matmul FLOPs per second (attention's two
- * products included, embedding lookups not). Also: sampling throughput (batch 256, 32 new tokens).
+ * products included, embedding lookups not). Also: sampling throughput (batch 256, 32 new tokens),
+ * and (c) the ceiling the matMul kernel itself puts on (a).
  */
 // tfjs-layers first: its bundle registers the stock gradients, so the baseline trains as shipped.
 
@@ -267,12 +268,64 @@ async function benchTransformer() {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// (c) The matMul ceiling: the bare 2-D matMuls of one MLP training step, nothing else
+// ---------------------------------------------------------------------------------------------
+/**
+ * The forward and gradient matMuls of one step of the MLP in (a) (the first layer's input needs no
+ * gradient), each timed alone as a plain 2-D tf.matMul. In training every right-hand operand is new
+ * each step (weights change, gradients are new), and XNNPACK must pack it before multiplying; with
+ * an operand it has seen before, the packed copy is reused. So: "fresh" (a new right operand per
+ * call; the upload of that operand is timed separately and subtracted) is what training can reach,
+ * "packed" the kernel's peak. The MLP's effective GFLOP/s cannot exceed the fresh figure.
+ */
+async function benchMatMulCeiling() {
+  const b = 256;
+  const shapes: [number, number, number][] = [
+    [b, 64, 512],
+    [b, 512, 512],
+    [b, 512, 256],
+    [b, 256, 512],
+    [b, 512, 512],
+    [64, b, 512],
+    [512, b, 512],
+    [512, b, 256],
+  ];
+  const rng = new Random(3);
+  const [warmup, measured] = quick ? [3, 10] : [10, 60];
+  let flops = 0;
+  let fresh = 0;
+  let packed = 0;
+  for (const [m, k, n] of shapes) {
+    flops += 2 * m * k * n;
+    const a = tf.tensor2d(randomFloats(m * k, rng), [m, k]);
+    const values = randomFloats(k * n, rng);
+    const w = tf.tensor2d(values, [k, n]);
+    packed += await timeSteps(() => tf.matMul(a, w).dataSync(), warmup, measured);
+    const upload = await timeSteps(() => tf.tensor2d(values, [k, n]).dispose(), warmup, measured);
+    const withUpload = await timeSteps(
+      () => {
+        const fresh = tf.tensor2d(values, [k, n]);
+        tf.matMul(a, fresh).dataSync();
+        fresh.dispose();
+      },
+      warmup,
+      measured,
+    );
+    fresh += Math.max(0, withUpload - upload);
+    tf.dispose([a, w]);
+  }
+  return { freshGflops: flops / fresh / 1e9, packedGflops: flops / packed / 1e9, secondsPerStep: fresh };
+}
+
 const backend = await initBackend(choice);
 log(`backend: ${backend.backend} (${backend.reason})`);
 const mlp = await benchMlp();
 const transformer = await benchTransformer();
+const ceiling = await benchMatMulCeiling();
 const result = {
   backend,
+  matMulCeiling: ceiling,
   mlp: { ...mlp, speedup: mlp.ours.stepsPerSecond / mlp.baseline.stepsPerSecond },
   transformer: {
     ...transformer,
@@ -296,4 +349,9 @@ if (json) {
   log(
     `  sampling (batch 256, 32 new tokens): ${transformer.sampling.sequencesPerSecond.toFixed(0)} sequences/s, ${transformer.sampling.newTokensPerSecond.toFixed(0)} tokens/s`,
   );
+  log("(c) matMul ceiling: the bare 2-D matMuls of one step of (a)'s MLP, each alone");
+  log(
+    `  new right operand each call (as in training): ${ceiling.freshGflops.toFixed(1)} GFLOP/s (${(1000 * ceiling.secondsPerStep).toFixed(1)} ms a step)`,
+  );
+  log(`  right operand already packed (kernel peak):   ${ceiling.packedGflops.toFixed(1)} GFLOP/s`);
 }

@@ -40,6 +40,19 @@ describe('trainLoop', () => {
     model.dispose();
   });
 
+  it('keeps each term\'s final mean loss, what a per-term threshold compares', async () => {
+    const { model, terms, optimizer } = setup();
+    // A second term whose loss is always 2 (its gradient is zero).
+    const first = model.params.list()[0];
+    const constant = () => tf.add(2, tf.mul(0, tf.sum(first.variable))) as tf.Scalar;
+    const twoTerms = () => [...terms(), { loss: constant, params: [first] }];
+    const summary = await trainLoop({ model, optimizer, terms: twoTerms, steps: 20 });
+    expect(summary.finalTermLosses).toHaveLength(2);
+    expect(summary.finalTermLosses[1]).toBe(2);
+    expect(summary.finalLoss).toBeCloseTo(summary.finalTermLosses[0] + 2, 6);
+    model.dispose();
+  });
+
   it('reports progress every N steps and after the last, and can be aborted', async () => {
     const { model, terms, optimizer } = setup();
     const seen: TrainProgress[] = [];

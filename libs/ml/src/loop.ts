@@ -33,6 +33,8 @@ export interface TrainSummary {
   stoppedBy: 'steps' | 'threshold' | 'aborted';
   /** Mean loss (sum over terms) over the last min(steps, 100) steps. */
   finalLoss: number;
+  /** Each term's mean loss over the same steps (what a per-term threshold is compared with). */
+  finalTermLosses: number[];
   elapsedSeconds: number;
 }
 
@@ -99,6 +101,11 @@ export async function trainLoop(options: LoopOptions): Promise<TrainSummary> {
     const recent = history.slice(-HISTORY);
     return recent.reduce((a, l) => a + l.reduce((x, y) => x + y, 0), 0) / Math.max(1, recent.length);
   };
+  const recentTermMeans = () => {
+    const recent = history.slice(-HISTORY);
+    const terms = recent[0]?.length ?? 0;
+    return Array.from({ length: terms }, (_, t) => recent.reduce((a, l) => a + l[t], 0) / recent.length);
+  };
   const thresholdReached = () => {
     if (!stopWhen || history.length < stopWhen.window) return false;
     const window = history.slice(-stopWhen.window);
@@ -162,6 +169,7 @@ export async function trainLoop(options: LoopOptions): Promise<TrainSummary> {
     steps: step,
     stoppedBy,
     finalLoss: recentMean(),
+    finalTermLosses: recentTermMeans(),
     elapsedSeconds: (performance.now() - started) / 1000,
   };
 }

@@ -13,8 +13,10 @@ export interface TrainingLogColumns {
   stopped_by: string[];
   /** The stopping threshold on the mean loss of the last 100 steps (NaN when none). */
   threshold: Float64Array;
-  /** Mean loss over the phase's last steps. */
+  /** Mean loss over the phase's last steps (the sum of its terms). */
   final_loss: Float64Array;
+  /** The largest term's mean loss over the same steps: what a per-term threshold is compared with. */
+  final_largest_term_loss: Float64Array;
 }
 
 /**
@@ -38,6 +40,9 @@ export function trainingLogColumns(
     stopped_by: log.map(() => summary.stoppedBy),
     threshold: Float64Array.from(log, () => threshold),
     final_loss: Float64Array.from(log, () => summary.finalLoss),
+    final_largest_term_loss: Float64Array.from(log, () =>
+      summary.finalTermLosses.length > 0 ? Math.max(...summary.finalTermLosses) : summary.finalLoss,
+    ),
   };
 }
 
@@ -66,5 +71,6 @@ export function concatTrainingLogs(parts: readonly TrainingLogColumns[]): Traini
     stopped_by: parts.flatMap((p) => p.stopped_by),
     threshold: cat(Float64Array, (p) => p.threshold),
     final_loss: cat(Float64Array, (p) => p.final_loss),
+    final_largest_term_loss: cat(Float64Array, (p) => p.final_largest_term_loss),
   };
 }
