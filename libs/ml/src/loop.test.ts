@@ -40,7 +40,7 @@ describe('trainLoop', () => {
     model.dispose();
   });
 
-  it('keeps each term\'s final mean loss, what a per-term threshold compares', async () => {
+  it("keeps each term's final mean loss, what a per-term threshold compares", async () => {
     const { model, terms, optimizer } = setup();
     // A second term whose loss is always 2 (its gradient is zero).
     const first = model.params.list()[0];
