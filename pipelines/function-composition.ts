@@ -42,8 +42,8 @@ export const functionCompositionScales: Record<'default' | 'smoke', Scale> = {
     evalRows: 4096,
     batchSize: 128,
     learningRate: 5e-3,
-    scratch: { rows: 40_000, epochs: 8 },
-    pretrain: { rows: 40_000, epochs: 6 },
+    scratch: { rows: 80_000, epochs: 5 },
+    pretrain: { rows: 60_000, epochs: 4 },
     sftLocks: [
       { rows: 40_000, epochs: 3, paper: 'sft-200k' },
       { rows: 10_000, epochs: 12, paper: 'sft-12.5k' },
