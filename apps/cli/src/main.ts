@@ -180,6 +180,21 @@ function echoArgs(values: Values): string {
   return s;
 }
 
+/**
+ * A plan line's reasons, with a long list of upstream nodes shortened (a report gathering a sweep
+ * waits on every node of it); `lockpick why` lists them all.
+ */
+export function planReasons(reasons: readonly string[], shown = 3): string[] {
+  const upstream = /^upstream "(.*)" runs first$/;
+  const waiting = reasons.filter((r) => upstream.test(r));
+  if (waiting.length <= shown) return [...reasons];
+  const names = waiting.slice(0, shown).map((r) => `"${r.match(upstream)![1]}"`);
+  return [
+    `upstream ${names.join(', ')} and ${waiting.length - shown} more run first`,
+    ...reasons.filter((r) => !upstream.test(r)),
+  ];
+}
+
 async function commandPlan(args: string[], values: Values): Promise<number> {
   const pipeline = await resolveFromArgs(args[0], values);
   const store = await openStore(values);
@@ -187,7 +202,7 @@ async function commandPlan(args: string[], values: Values): Promise<number> {
   const width = Math.max(...plan.map((e) => e.node.length));
   for (const e of plan) {
     const status = e.status === 'cached' ? 'cached' : 'run   ';
-    process.stdout.write(`${status}  ${e.node.padEnd(width)}  ${e.reasons.join('; ')}\n`);
+    process.stdout.write(`${status}  ${e.node.padEnd(width)}  ${planReasons(e.reasons).join('; ')}\n`);
   }
   const toRun = plan.filter((e) => e.status === 'run').length;
   process.stdout.write(`${toRun} of ${plan.length} nodes to run\n`);
