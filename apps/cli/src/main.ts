@@ -14,6 +14,7 @@ import {
   runPipeline,
 } from '@lockpick/engine';
 import { formatDuration, JsonRenderer, PlainRenderer, type RunRenderer, TerminalRenderer } from './render.ts';
+import { lineChartSvg, plotSpecOf } from './plot.ts';
 import { formatTable, type TableFormat } from './table-format.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
@@ -48,6 +49,8 @@ Options for run:
 Options for results and show:
   --format table|json|csv   output format (default table)
   --rows N                  rows shown by show (default 10)
+  --plots DIR               where results writes the SVG charts of its tables
+                            (default: plots/<pipeline>/ in the store)
 Everywhere:
   --store DIR               artifact store (default: LOCKPICK_STORE, else data/ in the repository)
   -h, --help                this help
@@ -94,6 +97,7 @@ const options = {
   backend: { type: 'string' },
   format: { type: 'string' },
   rows: { type: 'string' },
+  plots: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -262,6 +266,17 @@ async function commandResults(args: string[], values: Values): Promise<number> {
       process.stdout.write(
         `(${table.numRows} rows; Parquet: ${path.relative(process.cwd(), store.objectPath(ref.hash))})\n`,
       );
+    const spec = plotSpecOf(table, `${result.node}.${result.output}`);
+    if (spec) {
+      const dir = values.plots ?? path.join(store.root, 'plots', pipeline.name);
+      const file = path.join(dir, `${result.node}.${result.output}.svg`);
+      await fs.mkdir(dir, { recursive: true });
+      // Written whole to a temporary name, then renamed: a reader never sees half a chart.
+      const tmp = `${file}.${process.pid}.tmp`;
+      await fs.writeFile(tmp, lineChartSvg(table, spec));
+      await fs.rename(tmp, file);
+      if (format === 'table') process.stdout.write(`chart: ${path.relative(process.cwd(), file)}\n`);
+    }
   }
   return 0;
 }

@@ -10,7 +10,8 @@ const publishedPoint = z.object({ demos: z.number().int().nonnegative(), value: 
  * The Figure 6 table of the password-locked function-composition experiment: one row per number
  * of unlocking demos N, one column group per lock kind (mean over seeds, 95% interval, and the
  * paper's value where it reports one), preceded by two rows for the locked models themselves
- * (correctness with and without the password). Also a long table of every (lock, N, password)
+ * (correctness with and without the password); its schema carries a chart spec, so `lockpick
+ * results` also draws the curves as an SVG. Also a long table of every (lock, N, password)
  * group with both metrics, and the per-seed rows.
  */
 export const compositionUnlockTable = defineStage({
@@ -124,7 +125,33 @@ export const compositionUnlockTable = defineStage({
           long.exact_match_ci95.push(ci(exact.ci95));
           long.paper.push(wide[`${l.lock}_paper`][rowKeys.indexOf(key)] as number | null);
         }
-      await ctx.outputs.table('table', tableFromColumns(wide));
+      // A chart of the unlocking curves (Figure 6), drawn by `lockpick results` from this spec.
+      const weakLine = ctx.params.locks.find(
+        (l) => l.publishedWithoutPassword !== null,
+      )?.publishedWithoutPassword;
+      const plot = {
+        title: `Unlocking with N demos, no password (${ctx.params.metric.replace('_', ' ')})`,
+        x: 'demos',
+        xLabel: 'N (strong demos without password)',
+        xScale: 'log2',
+        yLabel: 'correctness without password',
+        yRange: [0, 1],
+        series: ctx.params.locks.map((l) => ({
+          column: l.lock,
+          label: l.title,
+          ci: `${l.lock}_ci95`,
+          reference: `${l.lock}_paper`,
+        })),
+        lines: weakLine == null ? [] : [{ y: weakLine, label: `π_weak in the paper (${weakLine})` }],
+      };
+      const wideTable = tableFromColumns(wide);
+      await ctx.outputs.table(
+        'table',
+        new arrow.Table(
+          new arrow.Schema(wideTable.schema.fields, new Map([['lockpick.plot', JSON.stringify(plot)]])),
+          wideTable.batches,
+        ),
+      );
       await ctx.outputs.table('summary', tableFromColumns(long));
       await ctx.outputs.table('rows', all);
     }),
