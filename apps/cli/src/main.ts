@@ -13,8 +13,8 @@ import {
   resolvePipeline,
   runPipeline,
 } from '@lockpick/engine';
-import { formatDuration, JsonRenderer, PlainRenderer, type RunRenderer, TerminalRenderer } from './render.ts';
 import { lineChartSvg, plotSpecOf } from './plot.ts';
+import { formatDuration, JsonRenderer, PlainRenderer, type RunRenderer, TerminalRenderer } from './render.ts';
 import { formatTable, type TableFormat } from './table-format.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
