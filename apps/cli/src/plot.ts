@@ -164,8 +164,10 @@ export function lineChartSvg(table: arrow.Table, spec: PlotSpec): string {
       const y = c.y[i];
       const half = c.ci[i];
       if (y === null || half === null || half === 0) continue;
+      // Error bars of different series side by side, not on top of each other.
+      const bx = r(px(xOf(i)) + (k - (columns.length - 1) / 2) * 4);
       out.push(
-        `<line x1="${r(px(xOf(i)))}" x2="${r(px(xOf(i)))}" y1="${r(py(Math.min(yMax, y + half)))}" y2="${r(py(Math.max(yMin, y - half)))}" stroke="${colour}" stroke-opacity="0.6"/>`,
+        `<line x1="${bx}" x2="${bx}" y1="${r(py(Math.min(yMax, y + half)))}" y2="${r(py(Math.max(yMin, y - half)))}" stroke="${colour}" stroke-opacity="0.5"/>`,
       );
     }
     out.push(`<path d="${path(c.y)}" fill="none" stroke="${colour}" stroke-width="2"/>`);
