@@ -75,6 +75,28 @@ export function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 
 export type Activation = 'none' | 'relu';
 
+/**
+ * The three gradients of activation(x·w + b), each a thunk, so a caller computes only those it
+ * needs. ReLU's derivative is read off the output: y > 0 exactly where the input was > 0.
+ */
+function linearGradientThunks(
+  dy: tf.Tensor2D,
+  x: tf.Tensor2D,
+  w: tf.Tensor2D,
+  y: tf.Tensor2D | undefined,
+  activation: Activation,
+): { x: () => tf.Tensor; w: () => tf.Tensor; bias: () => tf.Tensor } {
+  const dz: tf.Tensor2D = activation === 'relu' && y ? tf.mul(dy, tf.step(y)) : dy;
+  const [n, inputs] = x.shape;
+  return {
+    // dx = dz·wᵀ repacks wᵀ [out, in]; dxᵀ = w·dzᵀ repacks dzᵀ [out, n] instead, less when n < in.
+    x: () =>
+      n < inputs ? transpose2d(tf.matMul(w, transpose2d(dz)) as tf.Tensor2D) : tf.matMul(dz, transpose2d(w)),
+    w: () => matMulTransposedA(x, dz),
+    bias: () => columnSums(dz),
+  };
+}
+
 function linearGradients(
   dy: tf.Tensor2D,
   x: tf.Tensor2D,
@@ -83,14 +105,8 @@ function linearGradients(
   activation: Activation,
   withBias: boolean,
 ): tf.Tensor[] {
-  // ReLU's derivative is read off the output: y > 0 exactly where the input was > 0.
-  const dz: tf.Tensor2D = activation === 'relu' && y ? tf.mul(dy, tf.step(y)) : dy;
-  // dx = dz·wᵀ repacks wᵀ [out, in]; dxᵀ = w·dzᵀ repacks dzᵀ [out, n] instead, less when n < in.
-  const [n, inputs] = x.shape;
-  const dx =
-    n < inputs ? transpose2d(tf.matMul(w, transpose2d(dz)) as tf.Tensor2D) : tf.matMul(dz, transpose2d(w));
-  const dw = matMulTransposedA(x, dz);
-  return withBias ? [dx, dw, columnSums(dz)] : [dx, dw];
+  const g = linearGradientThunks(dy, x, w, y, activation);
+  return withBias ? [g.x(), g.w(), g.bias()] : [g.x(), g.w()];
 }
 
 const linearOps = {
@@ -187,19 +203,8 @@ tf.registerGradient({
   outputsToSave: [true],
   gradFunc: (dy, saved, attrs) => {
     const [x, w, y] = saved as tf.Tensor2D[];
-    // ReLU's derivative is read off the output: y > 0 exactly where the input was > 0.
-    const relu = (attrs as unknown as { activation: string }).activation === 'relu';
-    const dz = relu ? (tf.mul(dy as tf.Tensor2D, tf.step(y)) as tf.Tensor2D) : (dy as tf.Tensor2D);
-    const [rows, inputs] = x.shape;
-    return {
-      // dx = dz·wᵀ repacks wᵀ [out, in]; dxᵀ = w·dzᵀ repacks dzᵀ [out, n] instead, less when n < in.
-      x: () =>
-        rows < inputs
-          ? transpose2d(tf.matMul(w, transpose2d(dz)) as tf.Tensor2D)
-          : tf.matMul(dz, transpose2d(w)),
-      w: () => matMulTransposedA(x, dz),
-      bias: () => columnSums(dz),
-    };
+    const activation = (attrs as unknown as { activation: string }).activation === 'relu' ? 'relu' : 'none';
+    return linearGradientThunks(dy as tf.Tensor2D, x, w, y, activation);
   },
 });
 
