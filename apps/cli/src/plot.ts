@@ -62,11 +62,10 @@ const MARGIN = { left: 64, right: 340, top: 44, bottom: 56 };
 
 function numbers(table: arrow.Table, column: string | undefined): (number | null)[] {
   if (!column) return Array.from({ length: table.numRows }, () => null);
-  const values = table.getChild(column)!.toArray() as ArrayLike<unknown>;
-  const valid = table.getChild(column)!;
+  const vector = table.getChild(column)!;
   return Array.from({ length: table.numRows }, (_, i) => {
-    const v = values[i];
-    return valid.isValid(i) && typeof v === 'number' && Number.isFinite(v) ? v : null;
+    const v: unknown = vector.get(i);
+    return typeof v === 'number' && Number.isFinite(v) ? v : null;
   });
 }
 

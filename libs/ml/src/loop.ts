@@ -97,15 +97,6 @@ export async function trainLoop(options: LoopOptions): Promise<TrainSummary> {
   let stepsSinceReport = 0;
   let stoppedBy: TrainSummary['stoppedBy'] = 'steps';
 
-  const recentMean = () => {
-    const recent = history.slice(-HISTORY);
-    return recent.reduce((a, l) => a + l.reduce((x, y) => x + y, 0), 0) / Math.max(1, recent.length);
-  };
-  const recentTermMeans = () => {
-    const recent = history.slice(-HISTORY);
-    const terms = recent[0]?.length ?? 0;
-    return Array.from({ length: terms }, (_, t) => recent.reduce((a, l) => a + l[t], 0) / recent.length);
-  };
   const thresholdReached = () => {
     if (!stopWhen || history.length < stopWhen.window) return false;
     const window = history.slice(-stopWhen.window);
@@ -165,11 +156,17 @@ export async function trainLoop(options: LoopOptions): Promise<TrainSummary> {
     }
     await yieldToEventLoop();
   }
+  // Each term's mean over the last min(steps, 100) steps; the summary's loss is their sum.
+  const recent = history.slice(-HISTORY);
+  const termMeans = Array.from(
+    { length: recent[0]?.length ?? 0 },
+    (_, t) => recent.reduce((a, l) => a + l[t], 0) / recent.length,
+  );
   return {
     steps: step,
     stoppedBy,
-    finalLoss: recentMean(),
-    finalTermLosses: recentTermMeans(),
+    finalLoss: termMeans.reduce((a, b) => a + b, 0),
+    finalTermLosses: termMeans,
     elapsedSeconds: (performance.now() - started) / 1000,
   };
 }

