@@ -62,6 +62,9 @@ export function runStageInline(
     const checkpoint = {
       load: async () => (key ? store.loadCheckpoint(key) : undefined),
       save: async (bundle: ModelBundle) => {
+        // A stage still running after its node was cancelled must not write: its checkpoint
+        // would outlive a later run of the same node that finished and cleared it.
+        abort.signal.throwIfAborted();
         if (key) await store.saveCheckpoint(key, bundle, { node: call.node });
       },
     };
