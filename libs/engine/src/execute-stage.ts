@@ -1,4 +1,3 @@
-import { Worker } from 'node:worker_threads';
 import type { ArtifactRef, ArtifactStore, Json, ModelBundle } from '@lockpick/artifacts';
 import { Observable } from 'rxjs';
 import { type AnyStage, type InputArtifact, type OutputWriter, runStage, type StageEvent } from './stage.ts';
@@ -81,58 +80,6 @@ export function runStageInline(
     return () => {
       abort.abort(new Error('cancelled'));
       subscription.unsubscribe();
-    };
-  });
-}
-
-/** Messages between the engine and a stage worker. */
-export type WorkerRequest = StageInvocation & { moduleUrl: string; stageName: string; storeRoot: string };
-export type WorkerReply =
-  | { type: 'event'; event: StageEvent }
-  | { type: 'error'; message: string; stack?: string }
-  | { type: 'done' };
-
-const WORKER_ENTRY = new URL('./worker-entry.mjs', import.meta.url);
-
-/**
- * Runs a stage in a worker thread (its own wasm instance, its own core). Unsubscribing terminates the
- * worker at once; whatever it was writing stays in the store's tmp/ and never becomes an object.
- */
-export function runStageInWorker(
-  stage: AnyStage,
-  store: ArtifactStore,
-  call: StageInvocation,
-): Observable<StageEvent> {
-  return new Observable<StageEvent>((subscriber) => {
-    const request: WorkerRequest = {
-      ...call,
-      moduleUrl: stage.module,
-      stageName: stage.name,
-      storeRoot: store.root,
-    };
-    const worker = new Worker(WORKER_ENTRY, { workerData: request, stdout: false, stderr: false });
-    let finished = false;
-    worker.on('message', (reply: WorkerReply) => {
-      if (reply.type === 'event') subscriber.next(reply.event);
-      else if (reply.type === 'error') {
-        finished = true;
-        const error = new Error(reply.message);
-        if (reply.stack) error.stack = reply.stack;
-        subscriber.error(error);
-      } else {
-        finished = true;
-        subscriber.complete();
-      }
-    });
-    worker.on('error', (error) => {
-      finished = true;
-      subscriber.error(error);
-    });
-    worker.on('exit', (code) => {
-      if (!finished) subscriber.error(new Error(`worker for stage ${stage.name} exited with code ${code}`));
-    });
-    return () => {
-      void worker.terminate();
     };
   });
 }

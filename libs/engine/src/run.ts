@@ -4,10 +4,11 @@ import type { ArtifactRef, ArtifactStore, LockHolder, Manifest, RunRecord } from
 import { mergeMap, Observable, Subject, takeUntil } from 'rxjs';
 import { type NodeKey, nodeKey } from './cache-key.ts';
 import { codeIdentity } from './code-identity.ts';
-import { runStageInline, runStageInWorker } from './execute-stage.ts';
+import { runStageInline } from './execute-stage.ts';
 import { concurrencyLimit } from './limit.ts';
 import type { ResolvedNode, ResolvedPipeline } from './pipeline.ts';
 import type { StageEvent } from './stage.ts';
+import { StageWorkerPool } from './worker-pool.ts';
 
 export interface RunOptions {
   /** Nodes run at once (default: number of cores). */
@@ -73,6 +74,7 @@ export function runPipeline(
     const started = performance.now();
     const jobs = Math.max(1, options.jobs ?? availableParallelism());
     const computeSlot = concurrencyLimit(jobs);
+    const workers = options.workers !== false ? new StageWorkerPool(jobs) : undefined;
     const emit = (event: RunEvent) => subscriber.next(event);
     const previousWarning = store.onWarning;
     store.onWarning = (message) => emit({ type: 'warning', message });
@@ -121,6 +123,7 @@ export function runPipeline(
         emit({ type: 'warning', message: `could not save run record: ${error.message}` }),
       );
       summary.durationMs = performance.now() - started;
+      workers?.close();
       store.onWarning = previousWarning;
       emit({ type: 'run-done', summary });
       subscriber.complete();
@@ -171,14 +174,8 @@ export function runPipeline(
         const nodeAbort = new AbortController();
         const onAbort = () => nodeAbort.abort(abort.signal.reason);
         abort.signal.addEventListener('abort', onAbort, { once: true });
-        const work = executeNode(
-          node,
-          store,
-          outputsOf,
-          nodeAbort.signal,
-          options.workers !== false,
-          computeSlot,
-          (e) => nodeSubscriber.next(e),
+        const work = executeNode(node, store, outputsOf, nodeAbort.signal, workers, computeSlot, (e) =>
+          nodeSubscriber.next(e),
         ).then(
           (result) => {
             outputsOf.set(node.name, result.outputs);
@@ -256,6 +253,7 @@ export function runPipeline(
       options.signal?.removeEventListener('abort', onExternalAbort);
       abort.abort(new Cancelled());
       subscription.unsubscribe();
+      workers?.close();
     };
   });
 }
@@ -299,7 +297,7 @@ async function executeNode(
   store: ArtifactStore,
   outputsOf: Map<string, Record<string, ArtifactRef>>,
   signal: AbortSignal,
-  useWorkers: boolean,
+  workers: StageWorkerPool | undefined,
   computeSlot: <T>(fn: () => Promise<T>) => Promise<T>,
   emit: (event: RunEvent) => void,
 ): Promise<NodeResult> {
@@ -319,7 +317,7 @@ async function executeNode(
 
   const hit = await lookupCached(store, node, key.key, warn);
   if (hit) return { key, status: 'cached', outputs: hit.outputs, durationMs: performance.now() - started };
-  return computeSlot(() => computeNode(node, store, key, inputs, signal, useWorkers, emit));
+  return computeSlot(() => computeNode(node, store, key, inputs, signal, workers, emit));
 }
 
 async function computeNode(
@@ -328,7 +326,7 @@ async function computeNode(
   key: NodeKey,
   inputs: Record<string, ArtifactRef>,
   signal: AbortSignal,
-  useWorkers: boolean,
+  workers: StageWorkerPool | undefined,
   emit: (event: RunEvent) => void,
 ): Promise<NodeResult> {
   signal.throwIfAborted();
@@ -350,17 +348,15 @@ async function computeNode(
         durationMs: performance.now() - computeStarted,
       };
 
-    const where = useWorkers && node.stage.heavy ? 'worker' : 'inline';
+    const pool = node.stage.heavy ? workers : undefined;
+    const where = pool ? 'worker' : 'inline';
     emit({ type: 'node-start', node: node.name, stage: node.stage.name, key: key.key, where });
     const startedAt = new Date();
     const outputs: Record<string, ArtifactRef> = {};
     const metrics: Record<string, number> = {};
     let backend: string | undefined;
     const call = { node: node.name, key: key.key, params: node.params, inputs };
-    const events =
-      where === 'worker'
-        ? runStageInWorker(node.stage, store, call)
-        : runStageInline(node.stage, store, call);
+    const events = pool ? pool.run(node.stage, store, call) : runStageInline(node.stage, store, call);
     await new Promise<void>((resolve, reject) => {
       const subscription = events.subscribe({
         next: (event) => {

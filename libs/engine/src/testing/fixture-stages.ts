@@ -1,6 +1,7 @@
 // Small real stages for the engine's own tests and benchmark: they write real Parquet tables and,
 // when LOCKPICK_TEST_LOG is set, append one line per computation so tests can count them.
 import { appendFileSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
 import * as arrow from 'apache-arrow';
 import { z } from 'zod';
 import { defineStage, stageTask } from '../stage.ts';
@@ -46,7 +47,10 @@ export const numbers = defineStage({
     }),
 });
 
-/** Sums a table's `value` column; `rounding` changes nothing for integer input (early cut-off tests). */
+/**
+ * Sums a table's `value` column; `rounding` changes nothing for integer input (early cut-off tests).
+ * Heavy, so it runs in a worker thread; it reports that thread's id (worker-pool tests).
+ */
 export const sum = defineStage({
   name: 'test.sum',
   description: 'sum of the value column',
@@ -54,6 +58,7 @@ export const sum = defineStage({
   params: z.object({
     rounding: z.enum(['none', 'floor']).default('none'),
     delayMs: z.number().int().nonnegative().default(0),
+    fail: z.boolean().default(false),
   }),
   inputs: { table: 'table' },
   outputs: { table: 'table' },
@@ -61,7 +66,9 @@ export const sum = defineStage({
   run: (ctx) =>
     stageTask(ctx.signal, async (report, signal) => {
       logComputation(ctx.node);
+      report.metric('thread', threadId);
       if (ctx.params.delayMs > 0) await sleep(ctx.params.delayMs, signal);
+      if (ctx.params.fail) throw new Error(`deliberate failure in ${ctx.node}`);
       const table = await ctx.inputs.table.readTable();
       let total = 0;
       for (const v of table.getChild('value') ?? []) total += Number(v);
