@@ -1,6 +1,7 @@
 // Engine benchmark: figures, not a pass/fail test. Run with `npm run bench:engine` (add `-- --json`
 // for one JSON object). Prints plan and fully cached run times for a synthetic 10,000-node sweep,
-// the no-op rerun of `quickstart` beyond Node start-up, and Parquet vs Arrow IPC throughput.
+// the no-op rerun of `quickstart` beyond Node start-up, Parquet vs Arrow IPC throughput, and the
+// cost of a heavy node with pooled worker threads against a fresh thread per node.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { ArtifactStore, parquetToTable, tableToParquet } from '@lockpick/artifac
 import { definePipeline, planPipeline, resolvePipeline, runPipeline } from '@lockpick/engine';
 import * as arrow from 'apache-arrow';
 import { lastValueFrom } from 'rxjs';
+import { compositionInit } from '@lockpick/stage-training';
 import { numbers } from '../libs/engine/src/testing/fixture-stages.ts';
 
 const json = process.argv.includes('--json');
@@ -138,6 +140,44 @@ try {
     parquet_mb: parquetBytes.byteLength / 1e6,
     ipc_mb: ipcBytes.byteLength / 1e6,
   });
+
+  // ---- 4. heavy nodes: pooled worker threads vs a fresh thread per node ----------------------
+  // Small real ML nodes (a model's initial weights: TensorFlow.js, wasm, a Parquet write), one at a
+  // time, so the figure is each node's full cost including its thread's start when it has one.
+  const heavyNodes = 12;
+  const inits = definePipeline({
+    name: 'bench-heavy',
+    description: 'small heavy nodes',
+    defaultSeeds: [1],
+    scales: ['default'],
+    build: (p) => {
+      const seeds = Array.from({ length: heavyNodes }, (_, i) => i + 1);
+      p.sweep('init', compositionInit, { seed: seeds }, (pt) => ({
+        params: { seed: pt.seed, layers: 2, width: 64, heads: 4 },
+        inputs: {},
+      }));
+    },
+  });
+  const heavyRun = async (reuseWorkers: boolean) => {
+    const s = await ArtifactStore.open(path.join(root, `heavy-${reuseWorkers}`));
+    const [done, seconds] = await time(() =>
+      lastValueFrom(runPipeline(resolvePipeline(inits), s, { jobs: 1, reuseWorkers })),
+    );
+    if (done.type !== 'run-done' || done.summary.computed.length !== heavyNodes)
+      throw new Error('heavy-node run did not compute every node');
+    return seconds / heavyNodes;
+  };
+  const freshPerNode = await heavyRun(false);
+  const pooledPerNode = await heavyRun(true);
+  say(`${heavyNodes} small heavy nodes (model init) one at a time, per node:`);
+  say(
+    `  fresh worker thread each ${freshPerNode.toFixed(3)} s, pooled threads ${pooledPerNode.toFixed(3)} s — saves ${(freshPerNode - pooledPerNode).toFixed(3)} s a node (${(freshPerNode / pooledPerNode).toFixed(1)}× faster)`,
+  );
+  Object.assign(figures, {
+    heavy_node_fresh_worker_s: freshPerNode,
+    heavy_node_pooled_worker_s: pooledPerNode,
+  });
+
   if (json) process.stdout.write(`${JSON.stringify(figures)}\n`);
 } finally {
   await fs.rm(root, { recursive: true, force: true });

@@ -19,6 +19,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Run heavy stages in worker threads (default true); tests may turn it off. */
   workers?: boolean;
+  /**
+   * Keep worker threads between heavy nodes (default true); false starts a fresh thread for every
+   * node, which costs about a second each (the benchmark's baseline; or to rule out a stage that
+   * leaves state behind).
+   */
+  reuseWorkers?: boolean;
 }
 
 export type NodeStatus = 'cached' | 'computed' | 'computed-elsewhere';
@@ -74,7 +80,8 @@ export function runPipeline(
     const started = performance.now();
     const jobs = Math.max(1, options.jobs ?? availableParallelism());
     const computeSlot = concurrencyLimit(jobs);
-    const workers = options.workers !== false ? new StageWorkerPool(jobs) : undefined;
+    const workers =
+      options.workers !== false ? new StageWorkerPool(options.reuseWorkers === false ? 0 : jobs) : undefined;
     const emit = (event: RunEvent) => subscriber.next(event);
     const previousWarning = store.onWarning;
     store.onWarning = (message) => emit({ type: 'warning', message });
