@@ -28,6 +28,8 @@ export const compositionLock = defineStage({
     warmupSteps: z.number().int().nonnegative().default(20),
     decay: z.enum(['constant', 'linear', 'cosine']).default('cosine'),
     clipNorm: z.number().positive().default(1),
+    /** Adam's second-moment decay (PyTorch's default 0.999; 0.98 converges much faster on this task). */
+    adamBeta2: z.number().gt(0).lt(1).default(0.999),
     /** Loss on the 9 completion tokens, or on the whole row (the paper's choice for the toy task). */
     lossOn: z.enum(['completion', 'all']).default('completion'),
     checkpointEvery: z.number().int().positive().default(500),
@@ -67,6 +69,7 @@ export const compositionLock = defineStage({
             warmupSteps: p.warmupSteps,
             decay: p.decay,
             clipNorm: p.clipNorm,
+            beta2: p.adamBeta2,
           },
           batchSize: p.batchSize,
           epochs: p.epochs,
