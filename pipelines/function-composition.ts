@@ -37,7 +37,8 @@ export interface FunctionCompositionScale {
   pretrain: { rows: number; epochs: number };
   /**
    * Locks via SFT: mix size and epochs (the paper: 200k, 50k or 12.5k, one epoch each). Our small
-   * model needs about 900 steps to lock at all, so every mix is trained for about that many steps.
+   * model needs about 900 steps to lock at all, so every mix is trained for at least that many
+   * steps; the small mix gets more (1,264), as at 948 one seed's lock had not converged.
    */
   sftLocks: { rows: number; epochs: number; paper: 'sft-200k' | 'sft-12.5k' | null }[];
   demos: number[];
@@ -57,7 +58,7 @@ export const functionCompositionScales: Record<'default' | 'smoke', FunctionComp
     pretrain: { rows: 60_000, epochs: 4 },
     sftLocks: [
       { rows: 40_000, epochs: 3, paper: 'sft-200k' },
-      { rows: 10_000, epochs: 12, paper: 'sft-12.5k' },
+      { rows: 10_000, epochs: 16, paper: 'sft-12.5k' },
     ],
     demos: ALL_DEMOS,
   },
