@@ -43,6 +43,16 @@ it('trains the base model on half strong-with-password, half weak-without rows o
   expect(metric('steps')).toBe(6);
   expect((await store.readTable(outputs.log)).numRows).toBeGreaterThan(0);
   expect((await store.readModel(outputs.model)).config.meta).toMatchObject({ phase: 'lock', rows: 81 });
+  // Adam's β2 reaches the optimizer: the default (0.999) spelled out changes nothing, 0.98 does.
+  const lockWith = async (adamBeta2: number) =>
+    (
+      await runStageOnce(compositionLock, store, {
+        params: { seed, rows: 81, epochs: 1, batchSize: 16, adamBeta2 },
+        inputs: { base, strong, weak },
+      })
+    ).outputs.model.hash;
+  expect(await lockWith(0.999)).toBe(outputs.model.hash);
+  expect(await lockWith(0.98)).not.toBe(outputs.model.hash);
   await expect(
     runStageOnce(compositionLock, store, { params: { seed, rows: 400 }, inputs: { base, strong, weak } }),
   ).rejects.toThrow(/needs 200 strong and 200 weak rows; the tables have 120 and 120/);

@@ -48,4 +48,14 @@ it('trains on the first rows of a table and writes the model and a training log'
   const log = await store.readTable(outputs.log);
   expect(log.getChild('step')?.toArray().at(-1)).toBe(8);
   expect(outputs.model.hash).not.toBe(base.hash);
+  // Adam's β2 reaches the optimizer: the default (0.999) spelled out changes nothing, 0.98 does.
+  const trainWith = async (adamBeta2: number) =>
+    (
+      await runStageOnce(compositionSft, store, {
+        params: { seed: 1, rows: 100, epochs: 2, batchSize: 25, warmupSteps: 0, adamBeta2 },
+        inputs: { base, data },
+      })
+    ).outputs.model.hash;
+  expect(await trainWith(0.999)).toBe(outputs.model.hash);
+  expect(await trainWith(0.98)).not.toBe(outputs.model.hash);
 });
