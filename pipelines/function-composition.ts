@@ -28,7 +28,7 @@ export interface FunctionCompositionScale {
   learningRate: number;
   /**
    * Adam's second-moment decay for pretraining and locks. With PyTorch's 0.999 some seeds had not
-   * converged at the end of the budget; 0.98 reaches the same loss in about half the steps.
+   * converged at the end of the budget (README: "Why 8 heads and β2 = 0.98").
    */
   adamBeta2: number;
   /** Locking from scratch: mix rows × epochs (the paper: 200k × 5); null: no lock from scratch. */

@@ -60,13 +60,17 @@ describe('stage worker pool', () => {
 
   it('terminates a cancelled worker and starts a fresh one for the next stage', async () => {
     const before = await sumInPool();
-    const events: StageEvent[] = [];
-    const subscription = pool
-      .run(sum, store, { node: 'slow', params: { delayMs: 5000 }, inputs: { table } })
-      .subscribe((e) => events.push(e));
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    subscription.unsubscribe();
-    expect(events.some((e) => e.type === 'metric' && e.name === 'thread')).toBe(true);
+    // Cancel once the stage is surely running in the worker (it reported its thread).
+    let subscription: { unsubscribe(): void } | undefined;
+    const running = new Promise<number>((resolve) => {
+      subscription = pool
+        .run(sum, store, { node: 'slow', params: { delayMs: 5000 }, inputs: { table } })
+        .subscribe((e) => {
+          if (e.type === 'metric' && e.name === 'thread') resolve(e.value);
+        });
+    });
+    expect(await running).toBe(before.thread);
+    subscription?.unsubscribe();
     const after = await sumInPool();
     expect(after.thread).not.toBe(before.thread);
     expect(pool.started).toBe(2);
