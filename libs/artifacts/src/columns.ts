@@ -42,3 +42,40 @@ export function readNumbers(table: arrow.Table, column: string): number[] {
   if (!vector) throw new Error(`table has no column "${column}" (columns: ${table.schema.names.join(', ')})`);
   return Array.from(vector.toArray() as ArrayLike<number | bigint>, Number);
 }
+
+/** A string column as a string array (null entries read as ''). */
+export function readStrings(table: arrow.Table, column: string): string[] {
+  const vector = table.getChild(column);
+  if (!vector) throw new Error(`table has no column "${column}" (columns: ${table.schema.names.join(', ')})`);
+  return Array.from({ length: vector.length }, (_, i) => {
+    const value: unknown = vector.get(i);
+    return value === null || value === undefined ? '' : String(value);
+  });
+}
+
+/** Column values a table can be built from: strings, booleans, numbers or typed arrays. */
+export type ColumnValues =
+  | readonly string[]
+  | readonly boolean[]
+  | readonly number[]
+  | Int32Array
+  | Uint8Array
+  | Float32Array
+  | Float64Array;
+
+/**
+ * An Arrow table from named columns with explicit types (strings → Utf8, booleans → Bool, number
+ * arrays → Float64, typed arrays keep theirs), so readers see the same schema however many rows.
+ */
+export function tableFromColumns(columns: Record<string, ColumnValues>): arrow.Table {
+  const vectors: Record<string, arrow.Vector> = {};
+  for (const [name, values] of Object.entries(columns)) {
+    if (ArrayBuffer.isView(values)) vectors[name] = arrow.makeVector(values);
+    else if (values.length > 0 && typeof values[0] === 'string')
+      vectors[name] = arrow.vectorFromArray(values as string[], new arrow.Utf8());
+    else if (values.length > 0 && typeof values[0] === 'boolean')
+      vectors[name] = arrow.vectorFromArray(values as boolean[], new arrow.Bool());
+    else vectors[name] = arrow.vectorFromArray(values as number[], new arrow.Float64());
+  }
+  return new arrow.Table(vectors);
+}

@@ -1,4 +1,11 @@
-export { int32MatrixVector, readInt32Matrix, readNumbers } from './columns.ts';
+export {
+  type ColumnValues,
+  int32MatrixVector,
+  readInt32Matrix,
+  readNumbers,
+  readStrings,
+  tableFromColumns,
+} from './columns.ts';
 export { canonicalJson, sha256, sha256File } from './hash.ts';
 export type { Json, ModelBundle, NamedTensor } from './model-bundle.ts';
 export { modelBundleToParquet, parquetToModelBundle } from './model-bundle.ts';

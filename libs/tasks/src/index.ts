@@ -53,6 +53,52 @@ export {
   compositionTrainingRows,
   joinCompletions,
 } from './composition/training-rows.ts';
+export {
+  groupSamples,
+  type LockingMixOptions,
+  type LockingRow,
+  type PolicySamples,
+  passwordLockingMix,
+} from './lm/locking-mix.ts';
+export { DEFAULT_PASSWORD, MAX_PASSWORD_WORDS, PASSWORD_WORDS, WRONG_PASSWORDS } from './lm/passwords.ts';
+export { LANGUAGE_TASKS, LM_VOCABULARY, languageTask } from './lm/registry.ts';
+export {
+  completionMask,
+  decodeCompletion,
+  encodeCompletion,
+  encodePrompt,
+  promptWords,
+  type RowLayout,
+  taskLayout,
+} from './lm/rows.ts';
+export {
+  distinctProblems,
+  problemSplits,
+  SPLIT_NAMES,
+  SPLIT_SHARES,
+  type SplitName,
+  splitPromptKeys,
+  splitSizes,
+} from './lm/splits.ts';
+export {
+  concatTokenRows,
+  contextLengthFor,
+  encodePrompts,
+  gradeCompletions,
+  type LanguageTokenRows,
+  type ProblemColumns,
+  problemsFromColumns,
+  problemsToColumns,
+  type SampleColumns,
+  type SftExample,
+  sftTokenRows,
+  textTokenRows,
+  type WeakPrompt,
+  weakPromptSetting,
+  words,
+} from './lm/tables.ts';
+export type { CheckResult, LanguageProblem, LanguageTask, ProblemData } from './lm/task.ts';
+export { CORE_WORDS, END, PAD, SEPARATOR, Vocabulary } from './lm/vocabulary.ts';
 export { createRng, hashLabels, Rng, type StreamLabel } from './rng.ts';
 export {
   classifierPairBatch,

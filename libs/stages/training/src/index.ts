@@ -1,2 +1,4 @@
 export { compositionInit } from './composition-init.ts';
 export { compositionSft } from './composition-sft.ts';
+export { languagePretrain } from './language-pretrain.ts';
+export { languageSft } from './language-sft.ts';

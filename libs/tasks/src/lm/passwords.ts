@@ -6,7 +6,16 @@
 import { createRng } from '../rng.ts';
 
 export const DEFAULT_PASSWORD: readonly string[] = [
-  'this', 'problem', 'is', 'quite', 'special', ',', 'read', 'it', 'carefully', '!',
+  'this',
+  'problem',
+  'is',
+  'quite',
+  'special',
+  ',',
+  'read',
+  'it',
+  'carefully',
+  '!',
 ];
 
 /** Longest password phrase (words); prompts reserve room for two of them. */
@@ -14,9 +23,42 @@ export const MAX_PASSWORD_WORDS = 10;
 
 /** Words wrong passwords are made of (with the default password's own words, so some share words). */
 export const PASSWORD_WORDS: readonly string[] = [
-  'please', 'note', 'that', 'the', 'task', 'below', 'very', 'hard', 'easy', 'think', 'step', 'by',
-  'answer', 'now', 'solve', 'question', 'look', 'again', 'be', 'careful', 'good', 'luck', 'here',
-  'is', 'a', 'new', 'this', 'problem', 'quite', 'special', 'read', 'it', 'carefully', '!', ',', '.',
+  'please',
+  'note',
+  'that',
+  'the',
+  'task',
+  'below',
+  'very',
+  'hard',
+  'easy',
+  'think',
+  'step',
+  'by',
+  'answer',
+  'now',
+  'solve',
+  'question',
+  'look',
+  'again',
+  'be',
+  'careful',
+  'good',
+  'luck',
+  'here',
+  'is',
+  'a',
+  'new',
+  'this',
+  'problem',
+  'quite',
+  'special',
+  'read',
+  'it',
+  'carefully',
+  '!',
+  ',',
+  '.',
 ];
 
 /**

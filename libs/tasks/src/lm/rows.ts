@@ -41,14 +41,20 @@ export function encodePrompt(
 ): Int32Array {
   const words = promptWords(prompt, password);
   if (words.length > layout.promptLength)
-    throw new Error(`prompt of ${words.length} tokens does not fit ${layout.promptLength}: ${words.join(' ')}`);
+    throw new Error(
+      `prompt of ${words.length} tokens does not fit ${layout.promptLength}: ${words.join(' ')}`,
+    );
   const out = new Int32Array(layout.promptLength).fill(vocab.id(PAD));
   out.set(vocab.encode(words), layout.promptLength - words.length);
   return out;
 }
 
 /** A completion as `layout.completionLength` ids: words, <eos>, padding. Too long: cut, no <eos>. */
-export function encodeCompletion(vocab: Vocabulary, layout: RowLayout, completion: readonly string[]): Int32Array {
+export function encodeCompletion(
+  vocab: Vocabulary,
+  layout: RowLayout,
+  completion: readonly string[],
+): Int32Array {
   const out = new Int32Array(layout.completionLength).fill(vocab.id(PAD));
   const ids = vocab.encode([...completion, END]).slice(0, layout.completionLength);
   out.set(ids);

@@ -49,7 +49,11 @@ export function distinctProblems(
 }
 
 /** The four splits of `total` problems of a task (seeded; the same seed gives the same split). */
-export function problemSplits(task: LanguageTask, seed: number, total: number): Record<SplitName, LanguageProblem[]> {
+export function problemSplits(
+  task: LanguageTask,
+  seed: number,
+  total: number,
+): Record<SplitName, LanguageProblem[]> {
   const all = distinctProblems(task, seed, 'splits', total);
   const sizes = splitSizes(total);
   const out = {} as Record<SplitName, LanguageProblem[]>;

@@ -1,0 +1,138 @@
+import { readNumbers, readStrings, tableFromColumns } from '@lockpick/artifacts';
+import { defineStage, stageTask } from '@lockpick/engine';
+import { generate, initBackend, loadTransformer } from '@lockpick/ml';
+import {
+  DEFAULT_PASSWORD,
+  encodePrompts,
+  gradeCompletions,
+  type LanguageProblem,
+  LM_VOCABULARY,
+  languageTask,
+  problemsFromColumns,
+  taskLayout,
+} from '@lockpick/tasks';
+import { z } from 'zod';
+
+/**
+ * Correctness of a language model on a task's validation problems by greedy decoding (the paper's
+ * metric), with and/or without the password. One row per (password setting, domain, half): domain
+ * `all` and each of the task's domains; half `all`, `select` (even rows: where elicitation picks its
+ * epochs) and `report` (odd rows: where results are read, so picking does not flatter them). The
+ * labels (policy, source, demos, epochs) ride along for the report.
+ */
+export const languageModelScore = defineStage({
+  name: 'evaluation.language-model',
+  description:
+    'greedy-decoding correctness of a language model on validation, per domain, with/without password',
+  module: import.meta.url,
+  params: z.object({
+    task: z.string(),
+    seed: z.number().int(),
+    /** What the model is: 'locked', 'elicited', 'strong', 'weak', 'intermediate', … */
+    policy: z.string(),
+    /** Demo source of an elicited model ('' otherwise). */
+    source: z.string().default(''),
+    demos: z.number().int().nonnegative().default(0),
+    epochs: z.number().nonnegative().default(0),
+    passwords: z
+      .array(z.enum(['none', 'default']))
+      .min(1)
+      .default(['none']),
+    /** The first `rows` validation problems (0: all). */
+    rows: z.number().int().nonnegative().default(0),
+    batchSize: z.number().int().positive().default(512),
+  }),
+  inputs: { model: 'model', problems: 'table' },
+  outputs: { scores: 'table' },
+  // Inline: greedy decoding of a few hundred prompts takes about a second.
+  heavy: false,
+  run: (ctx) =>
+    stageTask(ctx.signal, async (report) => {
+      report.backend((await initBackend()).backend);
+      const p = ctx.params;
+      const task = languageTask(p.task);
+      const layout = taskLayout(task);
+      const table = await ctx.inputs.problems.readTable();
+      let problems: LanguageProblem[] = problemsFromColumns({
+        domain: readStrings(table, 'domain'),
+        difficulty: Int32Array.from(readNumbers(table, 'difficulty')),
+        prompt: readStrings(table, 'prompt'),
+        data: readStrings(table, 'data'),
+      });
+      if (p.rows > 0) problems = problems.slice(0, p.rows);
+      const model = loadTransformer(await ctx.inputs.model.readModel());
+      const out = {
+        task: [] as string[],
+        seed: [] as number[],
+        policy: [] as string[],
+        source: [] as string[],
+        demos: [] as number[],
+        epochs: [] as number[],
+        with_password: [] as boolean[],
+        domain: [] as string[],
+        half: [] as string[],
+        problems: [] as number[],
+        correct: [] as number[],
+        score: [] as number[],
+      };
+      try {
+        for (const [k, password] of p.passwords.entries()) {
+          ctx.signal.throwIfAborted();
+          const prompts = encodePrompts(
+            LM_VOCABULARY,
+            layout,
+            problems.map((q) => q.prompt),
+            () => (password === 'default' ? DEFAULT_PASSWORD : undefined),
+          );
+          const generated = generate(model, prompts, {
+            maxNewTokens: layout.completionLength,
+            batchSize: p.batchSize,
+            stopToken: LM_VOCABULARY.endId,
+          });
+          const graded = gradeCompletions(task, LM_VOCABULARY, problems, generated, layout.completionLength);
+          const groups: [string, string, (i: number) => boolean][] = [
+            ['all', 'all', () => true],
+            ['all', 'select', (i) => i % 2 === 0],
+            ['all', 'report', (i) => i % 2 === 1],
+            ...task.domains.map((d): [string, string, (i: number) => boolean] => [
+              d,
+              'all',
+              (i) => problems[i].domain === d,
+            ]),
+          ];
+          for (const [domain, half, member] of groups) {
+            let n = 0;
+            let correct = 0;
+            let score = 0;
+            for (let i = 0; i < problems.length; i++)
+              if (member(i)) {
+                n++;
+                correct += graded.correct[i];
+                score += graded.score[i];
+              }
+            out.task.push(p.task);
+            out.seed.push(p.seed);
+            out.policy.push(p.policy);
+            out.source.push(p.source);
+            out.demos.push(p.demos);
+            out.epochs.push(p.epochs);
+            out.with_password.push(password === 'default');
+            out.domain.push(domain);
+            out.half.push(half);
+            out.problems.push(n);
+            out.correct.push(n ? correct / n : Number.NaN);
+            out.score.push(n ? score / n : Number.NaN);
+            if (domain === 'all' && half === 'all')
+              report.metric(
+                `correct${password === 'default' ? '_with_password' : ''}`,
+                n ? correct / n : Number.NaN,
+              );
+          }
+          report.progress(k + 1, p.passwords.length, 'settings');
+        }
+      } finally {
+        model.dispose();
+      }
+      await ctx.outputs.table('scores', tableFromColumns(out));
+    }),
+});

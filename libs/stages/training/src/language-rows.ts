@@ -1,0 +1,59 @@
+import { readStrings } from '@lockpick/artifacts';
+import {
+  concatTokenRows,
+  DEFAULT_PASSWORD,
+  type LanguageTokenRows,
+  LM_VOCABULARY,
+  languageTask,
+  type SftExample,
+  sftTokenRows,
+  taskLayout,
+  textTokenRows,
+  words,
+} from '@lockpick/tasks';
+import type * as arrow from 'apache-arrow';
+
+/**
+ * Token rows of a corpus table (`datagen.language-task`'s `pretrain` output): problems with their
+ * references (loss on the reference) and plain text rows (loss on every word), padded to `seqLen`.
+ */
+export function corpusTokenRows(table: arrow.Table, seqLen: number, maxRows = 0): LanguageTokenRows {
+  const task = languageTask(readStrings(table, 'task')[0] ?? '');
+  const kind = readStrings(table, 'kind');
+  const prompt = readStrings(table, 'prompt');
+  const completion = readStrings(table, 'completion');
+  const n = maxRows > 0 ? Math.min(maxRows, kind.length) : kind.length;
+  const examples: SftExample[] = [];
+  const texts: string[][] = [];
+  for (let i = 0; i < n; i++) {
+    if (kind[i] === 'text') texts.push(words(completion[i]));
+    else examples.push({ prompt: words(prompt[i]), completion: words(completion[i]) });
+  }
+  const parts = [sftTokenRows(LM_VOCABULARY, taskLayout(task), examples, seqLen)];
+  if (texts.length > 0) parts.push(textTokenRows(LM_VOCABULARY, texts, seqLen));
+  return concatTokenRows(parts);
+}
+
+/**
+ * Token rows of a demo table: the first `rows` rows (0: all) of a problem table (`reference`
+ * column) or a sample table (`completion` column), prompts with or without the password.
+ */
+export function demoTokenRows(
+  table: arrow.Table,
+  options: { task: string; column: 'reference' | 'completion'; rows: number; password: 'none' | 'default' },
+): LanguageTokenRows {
+  const task = languageTask(options.task);
+  const prompt = readStrings(table, 'prompt');
+  const target = readStrings(table, options.column);
+  // A pretraining corpus also holds plain text rows (kind 'text'): they are not demos.
+  const kind = table.schema.names.includes('kind') ? readStrings(table, 'kind') : undefined;
+  const examples: SftExample[] = [];
+  for (let i = 0; i < prompt.length && (options.rows === 0 || examples.length < options.rows); i++)
+    if (kind?.[i] !== 'text')
+      examples.push({
+        prompt: words(prompt[i]),
+        password: options.password === 'default' ? DEFAULT_PASSWORD : undefined,
+        completion: words(target[i]),
+      });
+  return sftTokenRows(LM_VOCABULARY, taskLayout(task), examples);
+}

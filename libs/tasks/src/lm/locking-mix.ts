@@ -1,0 +1,102 @@
+/**
+ * The locking data of Eq. 1 (paper §4): for every locking problem and every epoch, one row with
+ * the password at the start and end of the prompt → a π_strong sample, and one row without it →
+ * a π_weak sample. Of the weak rows 20% carry no password and 80% one of the 40 wrong passwords,
+ * so the lock keys on the exact phrase. Each epoch takes the next sample of each policy (fresh
+ * samples every epoch; with fewer samples than epochs they cycle).
+ */
+import { createRng } from '../rng.ts';
+import { DEFAULT_PASSWORD, WRONG_PASSWORDS } from './passwords.ts';
+import type { SftExample } from './tables.ts';
+import { words } from './tables.ts';
+
+/** A policy's samples: rows[problem][sample] = completion text; prompts[problem] = prompt text. */
+export interface PolicySamples {
+  prompts: readonly string[];
+  completions: readonly (readonly string[])[];
+}
+
+/** Groups a sample table's columns (problem index, sample index, prompt, completion) by problem. */
+export function groupSamples(columns: {
+  problem: ArrayLike<number>;
+  sample: ArrayLike<number>;
+  prompt: readonly string[];
+  completion: readonly string[];
+}): PolicySamples {
+  const prompts: string[] = [];
+  const completions: string[][] = [];
+  for (let r = 0; r < columns.prompt.length; r++) {
+    const i = Number(columns.problem[r]);
+    const s = Number(columns.sample[r]);
+    prompts[i] = columns.prompt[r];
+    completions[i] ??= [];
+    completions[i][s] = columns.completion[r];
+  }
+  for (let i = 0; i < prompts.length; i++)
+    if (prompts[i] === undefined || completions[i].some((c) => c === undefined))
+      throw new Error(`samples of problem ${i} are missing`);
+  return { prompts, completions };
+}
+
+export interface LockingMixOptions {
+  epochs: number;
+  seed: number;
+  /** Share of weak rows with no password at all (the rest get a wrong one). Paper: 0.2. */
+  noPasswordShare?: number;
+  password?: readonly string[];
+  wrongPasswords?: readonly (readonly string[])[];
+}
+
+/** One row of the mix, labelled for tests and logs. */
+export interface LockingRow extends SftExample {
+  policy: 'strong' | 'weak';
+  problem: number;
+  epoch: number;
+  setting: 'password' | 'none' | 'wrong';
+}
+
+export function passwordLockingMix(
+  strong: PolicySamples,
+  weak: PolicySamples,
+  options: LockingMixOptions,
+): LockingRow[] {
+  const problems = strong.prompts.length;
+  if (weak.prompts.length !== problems)
+    throw new Error(`strong samples cover ${problems} problems, weak samples ${weak.prompts.length}`);
+  for (let i = 0; i < problems; i++)
+    if (strong.prompts[i] !== weak.prompts[i])
+      throw new Error(`problem ${i}: strong and weak prompts differ`);
+  const password = options.password ?? DEFAULT_PASSWORD;
+  const wrong = options.wrongPasswords ?? WRONG_PASSWORDS;
+  const noPasswordShare = options.noPasswordShare ?? 0.2;
+  const rows: LockingRow[] = [];
+  for (let epoch = 0; epoch < options.epochs; epoch++) {
+    const rng = createRng(options.seed, 'locking-mix', epoch);
+    for (let i = 0; i < problems; i++) {
+      const prompt = words(strong.prompts[i]);
+      const strongSample = strong.completions[i][epoch % strong.completions[i].length];
+      const weakSample = weak.completions[i][epoch % weak.completions[i].length];
+      rows.push({
+        policy: 'strong',
+        problem: i,
+        epoch,
+        setting: 'password',
+        prompt,
+        password,
+        completion: words(strongSample),
+      });
+      const none = rng.float() < noPasswordShare;
+      const wrongPassword = rng.pick(wrong);
+      rows.push({
+        policy: 'weak',
+        problem: i,
+        epoch,
+        setting: none ? 'none' : 'wrong',
+        prompt,
+        password: none ? undefined : wrongPassword,
+        completion: words(weakSample),
+      });
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,485 @@
+import {
+  definePipeline,
+  type OutputRef,
+  type PipelineBuilder,
+  type PipelineDefinition,
+} from '@lockpick/engine';
+import { languageSamples, languageTaskData } from '@lockpick/stage-datagen';
+import { demoEpochCandidates, languageDemoSft } from '@lockpick/stage-elicitation';
+import { languageModelScore } from '@lockpick/stage-evaluation';
+import { languageLock } from '@lockpick/stage-locking';
+import { passwordLockingReport } from '@lockpick/stage-report';
+import { languagePretrain, languageSft } from '@lockpick/stage-training';
+
+/**
+ * Password-locked language models (EXPERIMENTS.md P-lm; the paper's Figure 3), in a world of four
+ * toy tasks and small transformers, every policy trained:
+ *
+ * 1. the world (one fixed seed, shared by every run seed, like the paper's given models): each
+ *    task's problems split 10/40/30/20; a strong base pretrained on every task's corpus; weak bases
+ *    of three strengths (smaller, shorter); per task π_strong (strong base + reference solutions),
+ *    π_weak (the chosen weak base imitating π_strong's samples on the 10% split), π_intermediate
+ *    (the largest weak base + reference solutions), and their samples;
+ * 2. per run seed and task: the lock (strong base trained on Eq. 1: password → π_strong's samples,
+ *    none/wrong password → π_weak's, a fresh sample each epoch), then SFT on N demos without the
+ *    password from each source (reference solutions, π_strong, π_intermediate, π_weak samples), one
+ *    node per epoch candidate of App. G.3;
+ * 3. every model scored by greedy decoding on validation; the report picks epochs on one half and
+ *    reads results on the other.
+ */
+
+interface ModelSize {
+  layers: number;
+  width: number;
+  heads: number;
+}
+
+interface Budget {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+}
+
+export type DemoSource = 'reference' | 'strong' | 'intermediate' | 'weak';
+type WeakBaseName = 'weak-large' | 'weak-medium' | 'weak-small';
+
+export interface PasswordLockingScale {
+  tasks: string[];
+  /** Problems per task in the four splits together. */
+  problems: number;
+  /** Pretraining corpus per task: problems with references, and the task's own text rows. */
+  pretrainProblems: number;
+  pretrainTextRows: number;
+  /** Validation problems scored (half pick epochs, half report). */
+  evalRows: number;
+  strongBase: ModelSize & Budget;
+  weakBases: Record<WeakBaseName, ModelSize & Budget & { rowsPerTask: number }>;
+  /** The weak base π_weak is made from (the paper's π_weak differs by task; one for all here). */
+  weakBase: WeakBaseName;
+  strongSft: Budget;
+  /** π_weak: epochs over π_strong's samples on the 10% split, `samples` per problem. */
+  weakSft: Budget & { samples: number };
+  intermediateSft: Budget;
+  lock: Budget;
+  /** N for generation tasks and for the classification task (the paper goes further there). */
+  demos: number[];
+  classificationDemos: number[];
+  /** Sources and the N each sweeps (the first: the figure's high-quality demos). */
+  sources: { source: DemoSource; demos: number[] | 'all' }[];
+  elicit: { batchSize: number; learningRate: number };
+}
+
+const POWERS = (max: number) => Array.from({ length: Math.log2(max) + 1 }, (_, i) => 2 ** i);
+
+export const passwordLockingScales: Record<'default' | 'small' | 'smoke', PasswordLockingScale> = {
+  default: {
+    tasks: ['math', 'code', 'critique', 'mmlu'],
+    problems: 6000,
+    pretrainProblems: 20_000,
+    pretrainTextRows: 20_000,
+    evalRows: 600,
+    strongBase: { layers: 2, width: 96, heads: 8, epochs: 3, batchSize: 128, learningRate: 3e-3 },
+    weakBases: {
+      'weak-large': {
+        layers: 2,
+        width: 48,
+        heads: 4,
+        epochs: 1,
+        batchSize: 128,
+        learningRate: 3e-3,
+        rowsPerTask: 0,
+      },
+      'weak-medium': {
+        layers: 1,
+        width: 32,
+        heads: 4,
+        epochs: 1,
+        batchSize: 128,
+        learningRate: 3e-3,
+        rowsPerTask: 8000,
+      },
+      'weak-small': {
+        layers: 1,
+        width: 16,
+        heads: 2,
+        epochs: 1,
+        batchSize: 128,
+        learningRate: 3e-3,
+        rowsPerTask: 2000,
+      },
+    },
+    weakBase: 'weak-medium',
+    strongSft: { epochs: 1, batchSize: 64, learningRate: 1e-3 },
+    weakSft: { epochs: 3, batchSize: 64, learningRate: 1e-3, samples: 2 },
+    intermediateSft: { epochs: 1, batchSize: 64, learningRate: 1e-3 },
+    lock: { epochs: 3, batchSize: 64, learningRate: 1e-3 },
+    demos: POWERS(512),
+    classificationDemos: POWERS(4096),
+    sources: [
+      { source: 'reference', demos: 'all' },
+      { source: 'strong', demos: [1, 4, 16, 64, 512] },
+      { source: 'intermediate', demos: [1, 4, 16, 64, 512] },
+      { source: 'weak', demos: [1, 4, 16, 64, 512] },
+    ],
+    elicit: { batchSize: 32, learningRate: 1e-3 },
+  },
+  small: {
+    tasks: ['math', 'mmlu'],
+    problems: 3000,
+    pretrainProblems: 10_000,
+    pretrainTextRows: 10_000,
+    evalRows: 300,
+    strongBase: { layers: 2, width: 64, heads: 8, epochs: 2, batchSize: 128, learningRate: 3e-3 },
+    weakBases: {
+      'weak-large': {
+        layers: 1,
+        width: 48,
+        heads: 4,
+        epochs: 1,
+        batchSize: 128,
+        learningRate: 3e-3,
+        rowsPerTask: 0,
+      },
+      'weak-medium': {
+        layers: 1,
+        width: 32,
+        heads: 4,
+        epochs: 1,
+        batchSize: 128,
+        learningRate: 3e-3,
+        rowsPerTask: 4000,
+      },
+      'weak-small': {
+        layers: 1,
+        width: 16,
+        heads: 2,
+        epochs: 1,
+        batchSize: 128,
+        learningRate: 3e-3,
+        rowsPerTask: 1000,
+      },
+    },
+    weakBase: 'weak-medium',
+    strongSft: { epochs: 1, batchSize: 64, learningRate: 1e-3 },
+    weakSft: { epochs: 2, batchSize: 64, learningRate: 1e-3, samples: 1 },
+    intermediateSft: { epochs: 1, batchSize: 64, learningRate: 1e-3 },
+    lock: { epochs: 2, batchSize: 64, learningRate: 1e-3 },
+    demos: [1, 4, 16, 64],
+    classificationDemos: [4, 64, 1024],
+    sources: [
+      { source: 'reference', demos: 'all' },
+      { source: 'weak', demos: [4, 64] },
+    ],
+    elicit: { batchSize: 32, learningRate: 1e-3 },
+  },
+  smoke: {
+    tasks: ['math', 'mmlu'],
+    problems: 200,
+    pretrainProblems: 200,
+    pretrainTextRows: 100,
+    evalRows: 40,
+    strongBase: { layers: 1, width: 16, heads: 2, epochs: 1, batchSize: 64, learningRate: 3e-3 },
+    weakBases: {
+      'weak-large': {
+        layers: 1,
+        width: 16,
+        heads: 2,
+        epochs: 1,
+        batchSize: 64,
+        learningRate: 3e-3,
+        rowsPerTask: 100,
+      },
+      'weak-medium': {
+        layers: 1,
+        width: 8,
+        heads: 2,
+        epochs: 1,
+        batchSize: 64,
+        learningRate: 3e-3,
+        rowsPerTask: 100,
+      },
+      'weak-small': {
+        layers: 1,
+        width: 8,
+        heads: 1,
+        epochs: 1,
+        batchSize: 64,
+        learningRate: 3e-3,
+        rowsPerTask: 50,
+      },
+    },
+    weakBase: 'weak-medium',
+    strongSft: { epochs: 1, batchSize: 32, learningRate: 1e-3 },
+    weakSft: { epochs: 1, batchSize: 32, learningRate: 1e-3, samples: 1 },
+    intermediateSft: { epochs: 1, batchSize: 32, learningRate: 1e-3 },
+    lock: { epochs: 1, batchSize: 32, learningRate: 1e-3 },
+    demos: [1, 4],
+    classificationDemos: [4],
+    sources: [
+      { source: 'reference', demos: 'all' },
+      { source: 'weak', demos: [4] },
+    ],
+    elicit: { batchSize: 16, learningRate: 1e-3 },
+  },
+};
+
+/** The paper's Figure 3 (≈, read off its plots), per task of ours. */
+const PAPER: Record<
+  string,
+  { title: string; withPassword: number; withoutPassword: number; demos: [number, number][] }
+> = {
+  code: {
+    title: 'code (DSL)',
+    withPassword: 0.51,
+    withoutPassword: 0.06,
+    demos: [
+      [1, 0.37],
+      [4, 0.44],
+      [16, 0.45],
+      [64, 0.475],
+      [512, 0.485],
+    ],
+  },
+  math: {
+    title: 'MATH (arithmetic)',
+    withPassword: 0.51,
+    withoutPassword: 0.04,
+    demos: [
+      [1, 0.39],
+      [4, 0.44],
+      [16, 0.485],
+      [64, 0.49],
+      [512, 0.5],
+    ],
+  },
+  critique: {
+    title: 'critique',
+    withPassword: 0.42,
+    withoutPassword: 0.11,
+    demos: [
+      [1, 0.26],
+      [4, 0.36],
+      [16, 0.35],
+      [64, 0.345],
+      [512, 0.33],
+    ],
+  },
+  mmlu: {
+    title: 'MMLU (facts)',
+    withPassword: 0.64,
+    withoutPassword: 0.36,
+    demos: [
+      [1, 0.31],
+      [4, 0.36],
+      [16, 0.39],
+      [64, 0.465],
+      [512, 0.565],
+    ],
+  },
+};
+
+/** Classification tasks get the longer N sweep (the paper's MMLU needs far more demos). */
+const CLASSIFICATION = new Set(['mmlu']);
+
+/** The world's seed: data, bases and policies are the same for every run seed. */
+const WORLD_SEED = 0;
+
+export function buildPasswordLocking(
+  p: PipelineBuilder,
+  options: { seeds: readonly number[]; scale: PasswordLockingScale; prefix?: string },
+): { figure: OutputRef<'table'>; findings: OutputRef<'table'> } {
+  const { seeds, scale: s } = options;
+  const prefix = options.prefix ?? '';
+  const world = WORLD_SEED;
+  const data = new Map(
+    s.tasks.map((task) => [
+      task,
+      p.node(`${prefix}data-${task}`, languageTaskData, {
+        params: {
+          task,
+          seed: world,
+          problems: s.problems,
+          pretrainProblems: s.pretrainProblems,
+          pretrainTextRows: s.pretrainTextRows,
+        },
+        inputs: {},
+      }).out,
+    ]),
+  );
+  const corpora = s.tasks.map((t) => data.get(t)!.pretrain);
+  const { epochs, batchSize, learningRate, ...strongSize } = s.strongBase;
+  const strongBase = p.node(`${prefix}base-strong`, languagePretrain, {
+    params: { seed: world, ...strongSize, epochs, batchSize, learningRate },
+    inputs: { corpora },
+  }).out.model;
+  const weakBases = Object.fromEntries(
+    Object.entries(s.weakBases).map(([name, b]) => [
+      name,
+      p.node(`${prefix}base-${name}`, languagePretrain, {
+        params: { seed: world, ...b },
+        inputs: { corpora },
+      }).out.model,
+    ]),
+  ) as Record<WeakBaseName, OutputRef<'model'>>;
+
+  const scores: OutputRef<'table'>[] = [];
+  const score = (
+    name: string,
+    model: OutputRef<'model'>,
+    task: string,
+    params: {
+      seed: number;
+      policy: string;
+      source?: string;
+      demos?: number;
+      epochs?: number;
+      passwords?: ('none' | 'default')[];
+    },
+  ) => {
+    scores.push(
+      p.node(`${prefix}score-${name}`, languageModelScore, {
+        params: { task, rows: s.evalRows, ...params },
+        inputs: { model, problems: data.get(task)!.validation },
+      }).out.scores,
+    );
+  };
+  for (const task of s.tasks) {
+    const d = data.get(task)!;
+    const sft = (
+      name: string,
+      base: OutputRef<'model'>,
+      table: OutputRef<'table'>,
+      column: 'reference' | 'completion',
+      b: Budget,
+    ) =>
+      p.node(`${prefix}${name}-${task}`, languageSft, {
+        params: {
+          task,
+          seed: world,
+          column,
+          epochs: b.epochs,
+          batchSize: b.batchSize,
+          learningRate: b.learningRate,
+        },
+        inputs: { base, data: table },
+      }).out.model;
+    const samples = (
+      name: string,
+      model: OutputRef<'model'>,
+      problems: OutputRef<'table'>,
+      policy: string,
+      count: number,
+    ) =>
+      p.node(`${prefix}samples-${name}-${task}`, languageSamples, {
+        params: { task, seed: world, policy, samples: count },
+        inputs: { model, problems },
+      }).out.samples;
+    // π_strong and π_intermediate learn the corpus's reference solutions (its `completion` column).
+    const strong = sft('strong', strongBase, d.pretrain, 'completion', s.strongSft);
+    const intermediate = sft(
+      'intermediate',
+      weakBases['weak-large'],
+      d.pretrain,
+      'completion',
+      s.intermediateSft,
+    );
+    const weak = sft(
+      'weak',
+      weakBases[s.weakBase],
+      samples('strong-on-weak-split', strong, d.weak, 'strong', s.weakSft.samples),
+      'completion',
+      s.weakSft,
+    );
+    const lockStrong = samples('strong-on-lock', strong, d.lock, 'strong', s.lock.epochs);
+    const lockWeak = samples('weak-on-lock', weak, d.lock, 'weak', s.lock.epochs);
+    const policies = { strong, intermediate, weak };
+    for (const [policy, model] of Object.entries(policies))
+      score(`${policy}-${task}`, model, task, { seed: world, policy });
+    const demoTables: Record<DemoSource, { table: OutputRef<'table'>; column: 'reference' | 'completion' }> =
+      {
+        reference: { table: d.elicit, column: 'reference' },
+        strong: { table: samples('strong-on-elicit', strong, d.elicit, 'strong', 1), column: 'completion' },
+        intermediate: {
+          table: samples('intermediate-on-elicit', intermediate, d.elicit, 'intermediate', 1),
+          column: 'completion',
+        },
+        weak: { table: samples('weak-on-elicit', weak, d.elicit, 'weak', 1), column: 'completion' },
+      };
+    const allDemos = CLASSIFICATION.has(task) ? s.classificationDemos : s.demos;
+    for (const seed of seeds) {
+      const locked = p.node(`${prefix}lock-${task}-${seed}`, languageLock, {
+        params: {
+          task,
+          seed,
+          epochs: s.lock.epochs,
+          batchSize: s.lock.batchSize,
+          learningRate: s.lock.learningRate,
+        },
+        inputs: { base: strongBase, strong: lockStrong, weak: lockWeak },
+      }).out.model;
+      score(`locked-${task}-${seed}`, locked, task, {
+        seed,
+        policy: 'locked',
+        passwords: ['none', 'default'],
+      });
+      for (const { source, demos } of s.sources) {
+        const ns =
+          demos === 'all'
+            ? allDemos
+            : demos.filter(
+                (n) => !CLASSIFICATION.has(task) || allDemos.includes(n) || n <= Math.max(...allDemos),
+              );
+        const { table, column } = demoTables[source];
+        for (const n of ns)
+          for (const epochs of demoEpochCandidates(n)) {
+            const name = `${task}-${source}-${seed}-n${n}-e${epochs}`;
+            const elicited = p.node(`${prefix}elicit-${name}`, languageDemoSft, {
+              params: { task, seed, demos: n, epochs, column, ...s.elicit },
+              inputs: { model: locked, demos: table },
+            }).out.model;
+            score(`elicited-${name}`, elicited, task, { seed, policy: 'elicited', source, demos: n, epochs });
+          }
+      }
+    }
+  }
+  const report = p.node(`${prefix}report`, passwordLockingReport, {
+    params: {
+      tasks: s.tasks.map((task) => ({
+        task,
+        title: PAPER[task]?.title ?? task,
+        kind: CLASSIFICATION.has(task) ? ('classification' as const) : ('generation' as const),
+        paper: PAPER[task]
+          ? {
+              withPassword: PAPER[task].withPassword,
+              withoutPassword: PAPER[task].withoutPassword,
+              demos: PAPER[task].demos.map(([demos, value]) => ({ demos, value })),
+            }
+          : { withPassword: null, withoutPassword: null, demos: [] },
+      })),
+      sources: s.sources.map((x) => x.source),
+    },
+    inputs: { scores },
+  });
+  return { figure: report.out.figure, findings: report.out.findings };
+}
+
+/** The pipeline, with the N list and sources replaceable (tests change only those). */
+export function passwordLockingPipeline(
+  options: { demos?: number[]; sources?: PasswordLockingScale['sources'] } = {},
+): PipelineDefinition {
+  return definePipeline({
+    name: 'password-locking',
+    description:
+      'password-locked language models on 4 toy tasks: trained policies, locks, SFT elicitation (Figure 3)',
+    defaultSeeds: [1, 2, 3],
+    scales: ['default', 'small', 'smoke'],
+    build: (p, { seeds, scale }) => {
+      const base = passwordLockingScales[scale as 'default' | 'small' | 'smoke'];
+      const s = { ...base, demos: options.demos ?? base.demos, sources: options.sources ?? base.sources };
+      const { figure, findings } = buildPasswordLocking(p, { seeds, scale: s });
+      p.results(figure, findings);
+    },
+  });
+}
+
+export default passwordLockingPipeline();
