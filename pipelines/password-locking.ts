@@ -395,16 +395,19 @@ export function buildPasswordLocking(
     const policies = { strong, intermediate, weak };
     for (const [policy, model] of Object.entries(policies))
       score(`${policy}-${task}`, model, task, { seed: world, policy });
-    const demoTables: Record<DemoSource, { table: OutputRef<'table'>; column: 'reference' | 'completion' }> =
-      {
-        reference: { table: d.elicit, column: 'reference' },
-        strong: { table: samples('strong-on-elicit', strong, d.elicit, 'strong', 1), column: 'completion' },
-        intermediate: {
-          table: samples('intermediate-on-elicit', intermediate, d.elicit, 'intermediate', 1),
-          column: 'completion',
-        },
-        weak: { table: samples('weak-on-elicit', weak, d.elicit, 'weak', 1), column: 'completion' },
-      };
+    // A policy's samples on the demo pool, made only for the sources this run sweeps.
+    const sourcePolicies = { strong, intermediate, weak };
+    const demoTables = new Map(
+      s.sources.map(({ source }) => [
+        source,
+        source === 'reference'
+          ? { table: d.elicit, column: 'reference' as const }
+          : {
+              table: samples(`${source}-on-elicit`, sourcePolicies[source], d.elicit, source, 1),
+              column: 'completion' as const,
+            },
+      ]),
+    );
     const allDemos = CLASSIFICATION.has(task) ? s.classificationDemos : s.demos;
     for (const seed of seeds) {
       const locked = p.node(`${prefix}lock-${task}-${seed}`, languageLock, {
@@ -423,13 +426,8 @@ export function buildPasswordLocking(
         passwords: ['none', 'default'],
       });
       for (const { source, demos } of s.sources) {
-        const ns =
-          demos === 'all'
-            ? allDemos
-            : demos.filter(
-                (n) => !CLASSIFICATION.has(task) || allDemos.includes(n) || n <= Math.max(...allDemos),
-              );
-        const { table, column } = demoTables[source];
+        const ns = demos === 'all' ? allDemos : demos;
+        const { table, column } = demoTables.get(source)!;
         for (const n of ns)
           for (const epochs of demoEpochCandidates(n)) {
             const name = `${task}-${source}-${seed}-n${n}-e${epochs}`;

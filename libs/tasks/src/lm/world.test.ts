@@ -1,0 +1,158 @@
+// The shared ground of the language tasks: vocabulary, row layout, splits and the locking mix.
+import { describe, expect, it } from 'vitest';
+import { groupSamples, passwordLockingMix } from './locking-mix.ts';
+import { DEFAULT_PASSWORD, MAX_PASSWORD_WORDS, WRONG_PASSWORDS } from './passwords.ts';
+import { LANGUAGE_TASKS, LM_VOCABULARY, languageTask } from './registry.ts';
+import { decodeCompletion, encodeCompletion, encodePrompt, taskLayout } from './rows.ts';
+import { distinctProblems, problemSplits, SPLIT_NAMES, splitPromptKeys } from './splits.ts';
+import { sftTokenRows } from './tables.ts';
+import { CORE_WORDS, SEPARATOR, Vocabulary } from './vocabulary.ts';
+
+describe('vocabulary', () => {
+  it('holds every task word and password once, a few hundred in all', () => {
+    expect(LM_VOCABULARY.size).toBeLessThanOrEqual(400);
+    expect(new Set(LM_VOCABULARY.words).size).toBe(LM_VOCABULARY.size);
+    for (const task of LANGUAGE_TASKS) for (const w of task.words) expect(LM_VOCABULARY.has(w)).toBe(true);
+    for (const pw of [DEFAULT_PASSWORD, ...WRONG_PASSWORDS])
+      for (const w of pw) expect(LM_VOCABULARY.has(w)).toBe(true);
+  });
+
+  it('keeps existing ids when a task is appended (the rule for adding a task)', () => {
+    const fifth = { words: ['zebra-word', 'answer'] };
+    const grown = Vocabulary.forTasks([...LANGUAGE_TASKS, fifth]);
+    expect(grown.words.slice(0, LM_VOCABULARY.size)).toEqual(LM_VOCABULARY.words);
+    expect(grown.id('zebra-word')).toBe(LM_VOCABULARY.size);
+    expect(CORE_WORDS[0]).toBe('_');
+  });
+
+  it('names an unknown word and what to do', () => {
+    expect(() => LM_VOCABULARY.encode(['nonsense-word'])).toThrow(/unknown word "nonsense-word".*words/);
+  });
+});
+
+describe('passwords', () => {
+  it('has the paper password and 40 distinct wrong ones that differ from it', () => {
+    expect(DEFAULT_PASSWORD.join(' ')).toBe('this problem is quite special , read it carefully !');
+    expect(WRONG_PASSWORDS).toHaveLength(40);
+    const keys = new Set(WRONG_PASSWORDS.map((p) => p.join(' ')));
+    expect(keys.size).toBe(40);
+    expect(keys.has(DEFAULT_PASSWORD.join(' '))).toBe(false);
+    for (const p of WRONG_PASSWORDS) expect(p.length).toBeLessThanOrEqual(MAX_PASSWORD_WORDS);
+  });
+});
+
+describe('row layout', () => {
+  const task = languageTask('math');
+  const layout = taskLayout(task);
+
+  it('puts the password at the start and the end of a left-padded prompt', () => {
+    const prompt = ['3', '+', '4'];
+    const ids = encodePrompt(LM_VOCABULARY, layout, prompt, DEFAULT_PASSWORD);
+    const words = LM_VOCABULARY.decode(ids).filter((w) => w !== '_');
+    expect(words).toEqual([...DEFAULT_PASSWORD, ...prompt, ...DEFAULT_PASSWORD, SEPARATOR]);
+    expect(LM_VOCABULARY.decode(ids).at(-1)).toBe(SEPARATOR);
+    const bare = LM_VOCABULARY.decode(encodePrompt(LM_VOCABULARY, layout, prompt));
+    expect(bare.at(-1)).toBe(SEPARATOR);
+    expect(bare.filter((w) => w !== '_')).toEqual([...prompt, SEPARATOR]);
+  });
+
+  it('round-trips completions through <eos> and masks only completion and <eos>', () => {
+    const completion = ['3', '+', '4', '=', '7', ';', 'answer', '7'];
+    const ids = encodeCompletion(LM_VOCABULARY, layout, completion);
+    expect(decodeCompletion(LM_VOCABULARY, ids)).toEqual(completion);
+    const rows = sftTokenRows(LM_VOCABULARY, layout, [{ prompt: ['3', '+', '4'], completion }]);
+    const mask = Array.from(rows.lossMask);
+    expect(mask.slice(0, layout.promptLength).every((m) => m === 0)).toBe(true);
+    expect(mask.reduce((a, b) => a + b, 0)).toBe(completion.length + 1);
+  });
+
+  it('fits every task’s longest prompt with two passwords', () => {
+    for (const t of LANGUAGE_TASKS) {
+      const l = taskLayout(t);
+      const long = Array.from({ length: t.maxPromptWords }, () => '1');
+      expect(encodePrompt(LM_VOCABULARY, l, long, DEFAULT_PASSWORD)).toHaveLength(l.promptLength);
+    }
+  });
+});
+
+describe('splits', () => {
+  it.each(LANGUAGE_TASKS.map((t) => t.name))(
+    '%s: seeded, 10/40/30/20, disjoint, apart from pretraining',
+    (name) => {
+      const task = languageTask(name);
+      const splits = problemSplits(task, 5, 1000);
+      expect(SPLIT_NAMES.map((s) => splits[s].length)).toEqual([100, 400, 300, 200]);
+      const keys = SPLIT_NAMES.flatMap((s) => splits[s].map((p) => p.prompt.join(' ')));
+      expect(new Set(keys).size).toBe(1000);
+      expect(problemSplits(task, 5, 1000).lock.map((p) => p.prompt)).toEqual(
+        splits.lock.map((p) => p.prompt),
+      );
+      expect(problemSplits(task, 6, 1000).lock.map((p) => p.prompt)).not.toEqual(
+        splits.lock.map((p) => p.prompt),
+      );
+      const exclude = splitPromptKeys(splits);
+      const corpus = distinctProblems(task, 5, 'pretrain', 1000, exclude);
+      for (const p of corpus) expect(exclude.has(p.prompt.join(' '))).toBe(false);
+      // Every domain and difficulty shows up in the split.
+      const all = SPLIT_NAMES.flatMap((s) => splits[s]);
+      expect(new Set(all.map((p) => p.domain))).toEqual(new Set(task.domains));
+      expect(new Set(all.map((p) => p.difficulty)).size).toBe(task.difficulties);
+    },
+  );
+});
+
+describe('locking mix (Eq. 1)', () => {
+  const problems = 500;
+  const strong = groupSamples({
+    problem: Array.from({ length: 2 * problems }, (_, r) => r % problems),
+    sample: Array.from({ length: 2 * problems }, (_, r) => Math.floor(r / problems)),
+    prompt: Array.from({ length: 2 * problems }, (_, r) => `${r % problems} + 1`),
+    completion: Array.from({ length: 2 * problems }, (_, r) => `strong ${Math.floor(r / problems)}`),
+  });
+  const weak = {
+    prompts: strong.prompts,
+    completions: strong.completions.map((c) => c.map((x) => x.replace('strong', 'weak'))),
+  };
+  const mix = passwordLockingMix(strong, weak, { epochs: 3, seed: 1 });
+
+  it('pairs every problem with a password → strong row and a no-password → weak row, each epoch', () => {
+    expect(mix).toHaveLength(3 * 2 * problems);
+    for (const row of mix) {
+      if (row.policy === 'strong') expect(row.password).toEqual(DEFAULT_PASSWORD);
+      else expect(row.password === undefined || row.password !== DEFAULT_PASSWORD).toBe(true);
+    }
+  });
+
+  it('gives the weak half 20% no password and 80% one of the 40 wrong ones', () => {
+    const weakRows = mix.filter((r) => r.policy === 'weak');
+    const none = weakRows.filter((r) => r.setting === 'none').length / weakRows.length;
+    expect(none).toBeGreaterThan(0.16);
+    expect(none).toBeLessThan(0.24);
+    const wrong = weakRows.filter((r) => r.setting === 'wrong');
+    const used = new Set(wrong.map((r) => r.password?.join(' ')));
+    expect(used.size).toBe(40);
+    for (const r of wrong) expect(WRONG_PASSWORDS.map((p) => p.join(' '))).toContain(r.password?.join(' '));
+  });
+
+  it('takes a fresh sample of each policy every epoch (cycling when there are fewer samples)', () => {
+    const of = (epoch: number, policy: string) =>
+      mix.filter((r) => r.epoch === epoch && r.policy === policy)[0].completion.join(' ');
+    expect(of(0, 'strong')).toBe('strong 0');
+    expect(of(1, 'strong')).toBe('strong 1');
+    expect(of(2, 'strong')).toBe('strong 0');
+    expect(of(1, 'weak')).toBe('weak 1');
+  });
+
+  it('refuses samples of different problems', () => {
+    expect(() =>
+      passwordLockingMix(
+        strong,
+        { prompts: weak.prompts.slice(1), completions: weak.completions.slice(1) },
+        {
+          epochs: 1,
+          seed: 1,
+        },
+      ),
+    ).toThrow(/strong samples cover 500 problems, weak samples 499/);
+  });
+});
