@@ -133,18 +133,20 @@ describe('mathTask.generate', () => {
 });
 
 describe('isSmallFact', () => {
-  it('admits only right facts with a small operand and every number in 0…99', () => {
-    expect(isSmallFact('+', 50, 9, 59)).toBe(true);
-    expect(isSmallFact('+', 9, 50, 59)).toBe(true);
-    expect(isSmallFact('+', 50, 30, 80)).toBe(false);
-    expect(isSmallFact('+', 50, 9, 58)).toBe(false);
+  it('admits only right facts with a small operand and every number in 0…MAX_NUMBER', () => {
+    expect(isSmallFact('+', 30, 9, 39)).toBe(true);
+    expect(isSmallFact('+', 9, 30, 39)).toBe(true);
+    expect(isSmallFact('+', 20, 15, 35)).toBe(false);
+    expect(isSmallFact('+', 30, 9, 38)).toBe(false);
+    expect(isSmallFact('+', 35, 9, 44)).toBe(false);
     expect(isSmallFact('-', 5, 9, -4)).toBe(false);
-    expect(isSmallFact('-', 60, 30, 30)).toBe(false);
-    expect(isSmallFact('*', 12, 8, 96)).toBe(true);
-    expect(isSmallFact('*', 12, 9, 108)).toBe(false);
-    expect(isSmallFact('*', 12, 11, 132)).toBe(false);
-    expect(isSmallFact('/', 96, 8, 12)).toBe(true);
+    expect(isSmallFact('-', 39, 20, 19)).toBe(false);
+    expect(isSmallFact('*', 7, 5, 35)).toBe(true);
+    expect(isSmallFact('*', 12, 4, 48)).toBe(false);
+    expect(isSmallFact('*', 7, 6, 42)).toBe(false);
+    expect(isSmallFact('/', 35, 5, 7)).toBe(true);
     expect(isSmallFact('/', 7, 2, 3)).toBe(false);
+    expect(isSmallFact('/', 36, 6, 6)).toBe(false);
     expect(isSmallFact('mod', 17, 5, 2)).toBe(true);
     expect(isSmallFact('mod', 17, 1, 0)).toBe(false);
   });

@@ -6,7 +6,7 @@
  *   algebra     ( x + 2 ) * 3 = 21         =>  21 / 3 = 7 ; 7 - 2 = 5 ; answer 5
  *   modular     ( 7 * 3 + 4 ) mod 6        =>  7 * 3 = 21 ; 21 + 4 = 25 ; 25 mod 6 = 1 ; answer 1
  *
- * Difficulty is the number of steps (1–3). Every number is one word "0"…"99" and no value is ever
+ * Difficulty is the number of steps (1–3). Every number is one word "0"…"39" (MAX_NUMBER) and no value is ever
  * negative. Each step is a *small fact* (see `isSmallFact`): the whole fact table stays a few
  * thousand entries, which a ~100k-parameter transformer can learn in minutes on a CPU.
  */
@@ -23,11 +23,11 @@ export const MOD_WORD = 'mod';
 export const UNKNOWN_WORD = 'x';
 
 /** Largest number word; values outside 0…MAX_NUMBER have no token. */
-export const MAX_NUMBER = 99;
+export const MAX_NUMBER = 39;
 /** In a `+` step one operand, in a `-` step the subtrahend, is at most this. */
-export const SMALL_TERM = 19;
+export const SMALL_TERM = 9;
 /** In `*` steps one factor, in `/` and `mod` steps the divisor, is 2…SMALL_FACTOR. */
-export const SMALL_FACTOR = 9;
+export const SMALL_FACTOR = 5;
 
 export type Operator = '+' | '-' | '*' | '/' | 'mod';
 
@@ -78,8 +78,9 @@ const isDivisor = (b: number) => b >= 2 && b <= SMALL_FACTOR;
 
 /**
  * Whether `a op b = result` is right and in the small fact table every problem is made of: all
- * numbers 0…99, sums and differences with one small term, products with one small factor,
- * divisions and remainders by 2…9.
+ * numbers 0…MAX_NUMBER, sums and differences with a term ≤ SMALL_TERM, products with one factor
+ * 2…SMALL_FACTOR, divisions and remainders by 2…SMALL_FACTOR (about 1,100 facts: a table this
+ * size is what a ~100k-weight model learns in minutes on a CPU).
  */
 export function isSmallFact(op: Operator, a: number, b: number, result: number): boolean {
   if (![a, b, result].every(isNumberValue) || applyOperator(op, a, b) !== result) return false;
@@ -98,7 +99,7 @@ export function isSmallFact(op: Operator, a: number, b: number, result: number):
 
 /**
  * The steps of a plan with their numbers; `flaw` replaces one step's result (later steps use it).
- * Undefined where a step has no valid result in 0…99.
+ * Undefined where a step has no valid result in 0…MAX_NUMBER.
  */
 export function evaluatePlan(
   plan: readonly StepPlan[],
@@ -228,7 +229,7 @@ function draftAlgebra(rng: Rng, difficulty: number): Draft | undefined {
     if (op === '+' || op === '-') operand = rng.int(1, SMALL_TERM + 1);
     else if (op === '*') operand = rng.int(2, SMALL_FACTOR + 1);
     else {
-      const divisors = [2, 3, 4, 5, 6, 7, 8, 9].filter((d) => value % d === 0);
+      const divisors = Array.from({ length: SMALL_FACTOR - 1 }, (_, i) => i + 2).filter((d) => value % d === 0);
       if (value === 0 || divisors.length === 0) return undefined;
       operand = rng.pick(divisors);
     }
