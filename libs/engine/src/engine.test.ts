@@ -6,7 +6,7 @@ import { ArtifactStore } from '@lockpick/artifacts';
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { clearCodeIdentityCache } from './code-identity.ts';
+import { clearCodeIdentityCache, normalisedSource } from './code-identity.ts';
 import { definePipeline, type PipelineDefinition, parseOverride, resolvePipeline } from './pipeline.ts';
 import { planPipeline } from './plan.ts';
 import { type RunEvent, type RunOptions, type RunSummary, runPipeline } from './run.ts';
@@ -222,6 +222,79 @@ describe('running and caching', () => {
     expect(await store.objectState(done.outputs.table.hash)).toBe('ok');
   });
 
+  it('plan reports a corrupt cached object as damaged, naming its file, and leaves it in place', async () => {
+    const { events } = await run(fixturePipeline);
+    const done = events.find((e) => e.type === 'node-done' && e.node === 'sum-3');
+    if (done?.type !== 'node-done') throw new Error('no sum-3');
+    const file = store.objectPath(done.outputs.table.hash);
+    await fs.writeFile(file, 'garbage');
+    const plan = await planPipeline(resolvePipeline(fixturePipeline), store);
+    const entry = plan.find((e) => e.node === 'sum-3');
+    expect(entry?.damaged).toEqual([
+      { node: 'sum-3', output: 'table', hash: done.outputs.table.hash, file, state: 'corrupt' },
+    ]);
+    expect(await fs.readFile(file, 'utf8')).toBe('garbage');
+  });
+
+  it('does not trust a manifest whose output hash was swapped for another valid object', async () => {
+    const first = await run(fixturePipeline);
+    const outputOf = (events: RunEvent[], node: string) => {
+      const done = events.find((e) => e.type === 'node-done' && e.node === node);
+      if (done?.type !== 'node-done') throw new Error(`no ${node}`);
+      return done;
+    };
+    const sum1 = outputOf(first.events, 'sum-1');
+    const file = path.join(store.root, 'manifests', `${sum1.key}.json`);
+    const manifest = JSON.parse(await fs.readFile(file, 'utf8')) as { outputs: { table: unknown } };
+    manifest.outputs.table = outputOf(first.events, 'sum-2').outputs.table;
+    await fs.writeFile(file, JSON.stringify(manifest));
+    const second = await run(fixturePipeline);
+    expect(second.summary.computed).toEqual(['sum-1']);
+    expect(outputOf(second.events, 'join-3').outputs).toEqual(outputOf(first.events, 'join-3').outputs);
+    expect(
+      second.events.some(
+        (e) => e.type === 'warning' && /ignoring manifest .*does not match its digest/.test(e.message),
+      ),
+    ).toBe(true);
+  });
+
+  it('recomputes a node whose manifest holds a malformed hash instead of failing every run', async () => {
+    const first = await run(fixturePipeline);
+    const done = first.events.find((e) => e.type === 'node-done' && e.node === 'numbers-1');
+    if (done?.type !== 'node-done') throw new Error('no numbers-1');
+    const file = path.join(store.root, 'manifests', `${done.key}.json`);
+    const manifest = JSON.parse(await fs.readFile(file, 'utf8')) as {
+      outputs: { table: { hash: string } };
+      digest?: string;
+    };
+    manifest.outputs.table.hash = 'zz';
+    delete manifest.digest;
+    await fs.writeFile(file, JSON.stringify(manifest));
+    const second = await run(fixturePipeline);
+    expect(second.summary.failed).toEqual([]);
+    expect(second.summary.computed).toEqual(['numbers-1']);
+    expect(
+      second.events.some(
+        (e) => e.type === 'warning' && /output "table" has a malformed hash "zz"/.test(e.message),
+      ),
+    ).toBe(true);
+  });
+
+  it('plans around a run record with a malformed key, with a warning instead of a crash', async () => {
+    await run(fixturePipeline);
+    const file = path.join(store.root, 'runs', 'fixture.json');
+    const record = JSON.parse(await fs.readFile(file, 'utf8')) as { nodes: Record<string, { key: string }> };
+    record.nodes['sum-2'].key = 'oops';
+    await fs.writeFile(file, JSON.stringify(record));
+    const warnings: string[] = [];
+    store.onWarning = (m) => warnings.push(m);
+    const plan = await planPipeline(resolvePipeline(fixturePipeline), store);
+    expect(plan.every((e) => e.status === 'cached')).toBe(true);
+    expect(warnings).toEqual([
+      `run record ${file}: node "sum-2" has a malformed key "oops"; treating it as never run`,
+    ]);
+  });
+
   it('fails fast by default, and with keepGoing runs everything not downstream of the failure', async () => {
     const def = definePipeline({
       name: 'failing',
@@ -404,6 +477,18 @@ describe('code identity in cache keys', () => {
     expect(result).toEqual({ status: 'run', reasons: ['code: libs/helper/src/double.ts edited'] });
   });
 
+  it('editing only comments or formatting does not', async () => {
+    const result = await statusAfter(() =>
+      fs.writeFile(
+        path.join(ws, 'libs/helper/src/double.ts'),
+        '/** Twice x. */\nexport const double = (\n  x: number, // any number\n) =>\n  2 * x\n',
+      ),
+    );
+    expect(result.status).toBe('cached');
+    // The hashes of normalised sources are remembered between processes, by the text's hash.
+    expect(await fs.readdir(path.join(ws, 'node_modules/.cache/lockpick'))).toHaveLength(1);
+  });
+
   it('editing an unrelated library does not', async () => {
     const result = await statusAfter(() =>
       fs.writeFile(path.join(ws, 'libs/unrelated/src/index.ts'), 'export const three = 4;\n'),
@@ -437,6 +522,40 @@ describe('code identity in cache keys', () => {
     expect(summary.computed).toEqual(['n', 's']);
     const [, s] = await planPipeline(resolvePipeline(def), store);
     expect(s.status).toBe('cached');
+  });
+});
+
+describe('normalised source', () => {
+  const same = (a: string, b: string) =>
+    expect(normalisedSource(a, 'a.ts')).toBe(normalisedSource(b, 'b.ts'));
+  const different = (a: string, b: string) =>
+    expect(normalisedSource(a, 'a.ts')).not.toBe(normalisedSource(b, 'b.ts'));
+
+  it('ignores comments, whitespace, quote style, optional semicolons, trailing commas and arrow parentheses', () => {
+    same('const a = f(1, 2);\n', '// why\nconst   a=f(\n  1,\n  2, /* two */\n)');
+    same("const s = 'it\\'s';", 'const s = "it\'s";');
+    same('const g = (x) => x * 2;', 'const g = x =>\n  x * 2');
+    same('const h = (x: number) => x;', 'const h = (\n  x: number,\n) => x;');
+    same('type T = { a: A<B<C>> };', 'type T = {\n  a: A<B<C> >;\n};');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal, on purpose
+    same('const t = `${a /* note */}`;', 'const t = `${a}`;');
+  });
+
+  it('tells apart any change in what the code does', () => {
+    different('function f() { return x; }', 'function f() { return\nx; }');
+    different('const a = -x;', 'const a = !x;');
+    different('let a = 1;', 'const a = 1;');
+    different('const r = /a b/;', 'const r = /ab/;');
+    different('const r = /\\/\\/ x/;', 'const r = /\\/\\/ y/;');
+    different('const t = `a  b`;', 'const t = `a b`;');
+    different('const xs = [a, , ];', 'const xs = [a, ];');
+    different('for (a; b; ) c();', 'for (; a; b) c();');
+    different('const c = a >= b;', 'const c = a > b;');
+    different("const s = 'a';", 'const s = `a`;');
+  });
+
+  it('gives up on a file that does not parse, so its text is hashed as it is', () => {
+    expect(normalisedSource('const = ;', 'a.ts')).toBeUndefined();
   });
 });
 

@@ -28,7 +28,7 @@ export {
 } from './pipeline.ts';
 export type { PlanEntry } from './plan.ts';
 export { planPipeline } from './plan.ts';
-export type { NodeStatus, RunEvent, RunOptions, RunSummary } from './run.ts';
+export type { DamagedOutput, LookupOptions, NodeStatus, RunEvent, RunOptions, RunSummary } from './run.ts';
 export { lookupCached, runPipeline } from './run.ts';
 export type {
   AnyStage,

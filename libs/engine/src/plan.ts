@@ -3,7 +3,7 @@ import { describeKeyChange, nodeKey } from './cache-key.ts';
 import { codeIdentity } from './code-identity.ts';
 import { concurrencyLimit } from './limit.ts';
 import type { ResolvedNode, ResolvedPipeline } from './pipeline.ts';
-import { lookupCached } from './run.ts';
+import { type DamagedOutput, lookupCached } from './run.ts';
 
 export interface PlanEntry {
   node: string;
@@ -14,11 +14,14 @@ export interface PlanEntry {
   /** Known when every input is cached. */
   key?: string;
   outputs?: Record<string, ArtifactRef>;
+  /** Outputs its last run recorded whose objects are missing, corrupt or not the recorded ones. */
+  damaged?: DamagedOutput[];
 }
 
 /**
  * What `run` would do, without running anything: per node, cached or to run, and why — compared with
- * the last run of the same node recorded in the store.
+ * the last run of the same node recorded in the store. Reads the store only: a damaged object is
+ * reported (`damaged`), never deleted.
  */
 export async function planPipeline(pipeline: ResolvedPipeline, store: ArtifactStore): Promise<PlanEntry[]> {
   const record = (await store.readRunRecord(pipeline.name))?.nodes ?? {};
@@ -59,7 +62,10 @@ export async function planPipeline(pipeline: ResolvedPipeline, store: ArtifactSt
       inputs[input] = upstream.get(wire.node)!.outputs![wire.output].hash;
     const key = nodeKey(node, inputs);
     const warnings: string[] = [];
-    const hit = await io(() => lookupCached(store, node, key.key, (m) => warnings.push(m)));
+    const damaged: DamagedOutput[] = [];
+    const hit = await io(() =>
+      lookupCached(store, node, key.key, (m) => warnings.push(m), { onDamaged: (d) => damaged.push(d) }),
+    );
     if (hit)
       return {
         node: node.name,
@@ -85,6 +91,7 @@ export async function planPipeline(pipeline: ResolvedPipeline, store: ArtifactSt
       status: 'run',
       reasons: [...reasons, ...warnings],
       key: key.key,
+      ...(damaged.length > 0 ? { damaged } : {}),
     };
   };
 

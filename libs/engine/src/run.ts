@@ -32,7 +32,7 @@ export type NodeStatus = 'cached' | 'computed' | 'computed-elsewhere';
 export type RunEvent =
   | { type: 'run-start'; pipeline: string; nodes: { name: string; stage: string }[] }
   | { type: 'node-start'; node: string; stage: string; key: string; where: 'inline' | 'worker' }
-  | { type: 'node-waiting'; node: string; holder: LockHolder }
+  | { type: 'node-waiting'; node: string; holder: LockHolder; lockFile: string }
   | { type: 'node-event'; node: string; event: StageEvent }
   | {
       type: 'node-done';
@@ -272,12 +272,33 @@ interface NodeResult {
   durationMs: number;
 }
 
+/** A cached output that cannot be used: its object is gone, damaged, or not the size its manifest says. */
+export interface DamagedOutput {
+  node: string;
+  output: string;
+  hash: string;
+  /** Where the object is (or was) in the store. */
+  file: string;
+  state: 'missing' | 'corrupt' | 'wrong-size';
+}
+
+export interface LookupOptions {
+  /**
+   * Delete a cached object found corrupt (a run does, before recomputing it); read-only callers
+   * (plan, results) leave the store as it is.
+   */
+  discardCorrupt?: boolean;
+  /** Told of each output of a manifest that cannot be used. */
+  onDamaged?: (damaged: DamagedOutput) => void;
+}
+
 /** The node's cached outputs if its manifest exists and every output object is intact. */
 export async function lookupCached(
   store: ArtifactStore,
   node: ResolvedNode,
   key: string,
   warn: (message: string) => void,
+  options: LookupOptions = {},
 ): Promise<Manifest | undefined> {
   const manifest = await store.readManifest(key);
   if (!manifest) return undefined;
@@ -287,12 +308,22 @@ export async function lookupCached(
       warn(`node "${node.name}": cached run has no ${kind} output "${name}"; recomputing`);
       return undefined;
     }
-    const state = await store.objectState(ref.hash);
+    let state: DamagedOutput['state'] | 'ok' = await store.objectState(ref.hash);
+    // An intact object of another size is some other artifact than the one this manifest recorded.
+    if (state === 'ok' && store.objectSize(ref.hash) !== ref.size) state = 'wrong-size';
     if (state !== 'ok') {
+      const file = store.objectPath(ref.hash);
+      const what =
+        state === 'wrong-size'
+          ? `is not the ${ref.size}-byte object its manifest records`
+          : state === 'corrupt'
+            ? 'is corrupt (its bytes no longer match its hash)'
+            : 'is missing';
       warn(
-        `node "${node.name}": cached output "${name}" (${ref.hash.slice(0, 12)}) is ${state}; recomputing`,
+        `node "${node.name}": cached output "${name}" (${ref.hash.slice(0, 12)}, ${file}) ${what}; recomputing`,
       );
-      if (state === 'corrupt') await store.discardObject(ref.hash);
+      options.onDamaged?.({ node: node.name, output: name, hash: ref.hash, file, state });
+      if (state === 'corrupt' && options.discardCorrupt) await store.discardObject(ref.hash);
       return undefined;
     }
   }
@@ -322,7 +353,7 @@ async function executeNode(
   const key = nodeKey(node, inputHashes);
   const warn = (message: string) => emit({ type: 'warning', message });
 
-  const hit = await lookupCached(store, node, key.key, warn);
+  const hit = await lookupCached(store, node, key.key, warn, { discardCorrupt: true });
   if (hit) return { key, status: 'cached', outputs: hit.outputs, durationMs: performance.now() - started };
   return computeSlot(() => computeNode(node, store, key, inputs, signal, workers, emit));
 }
@@ -342,7 +373,7 @@ async function computeNode(
   const computeStarted = performance.now();
   const release = await store.acquireLock(key.key, {
     signal,
-    onWait: (holder) => emit({ type: 'node-waiting', node: node.name, holder }),
+    onWait: (holder, lockFile) => emit({ type: 'node-waiting', node: node.name, holder, lockFile }),
   });
   try {
     // Another run may have finished this very node while we waited for the lock.

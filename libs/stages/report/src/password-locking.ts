@@ -286,12 +286,11 @@ export const passwordLockingReport = defineStage({
             finding = '1: classification needs ≥ 16× the demos of generation tasks';
           } else if (source === 'intermediate') {
             finding = '2: above π_intermediate, below the ceiling';
-            verdict =
-              own?.n
-                ? best.stats.mean > own.mean && best.stats.mean < high
-                  ? 'holds'
-                  : 'fails'
-                : null;
+            verdict = own?.n
+              ? best.stats.mean > own.mean && best.stats.mean < high
+                ? 'holds'
+                : 'fails'
+              : null;
           } else if (source === 'strong') {
             finding = '2: π_strong samples unlock ≥ reference demos (mean over N)';
             verdict = areaOf(c) >= areaOf(referenceCurve) - 0.01 ? 'holds' : 'fails';

@@ -229,7 +229,9 @@ function draftAlgebra(rng: Rng, difficulty: number): Draft | undefined {
     if (op === '+' || op === '-') operand = rng.int(1, SMALL_TERM + 1);
     else if (op === '*') operand = rng.int(2, SMALL_FACTOR + 1);
     else {
-      const divisors = Array.from({ length: SMALL_FACTOR - 1 }, (_, i) => i + 2).filter((d) => value % d === 0);
+      const divisors = Array.from({ length: SMALL_FACTOR - 1 }, (_, i) => i + 2).filter(
+        (d) => value % d === 0,
+      );
       if (value === 0 || divisors.length === 0) return undefined;
       operand = rng.pick(divisors);
     }

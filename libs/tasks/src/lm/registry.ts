@@ -18,6 +18,8 @@ export const LM_VOCABULARY: Vocabulary = Vocabulary.forTasks(LANGUAGE_TASKS);
 export function languageTask(name: string): LanguageTask {
   const task = LANGUAGE_TASKS.find((t) => t.name === name);
   if (!task)
-    throw new Error(`unknown language task "${name}"; known: ${LANGUAGE_TASKS.map((t) => t.name).join(', ')}`);
+    throw new Error(
+      `unknown language task "${name}"; known: ${LANGUAGE_TASKS.map((t) => t.name).join(', ')}`,
+    );
   return task;
 }
