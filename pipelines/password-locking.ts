@@ -44,7 +44,10 @@ export type DemoSource = 'reference' | 'strong' | 'intermediate' | 'weak';
 type WeakBaseName = 'weak-large' | 'weak-medium' | 'weak-small';
 
 export interface PasswordLockingScale {
+  /** Tasks of the world: each one's corpus goes into every base model's pretraining. */
   tasks: string[];
+  /** Tasks that get policies, locks and elicitation (default: all of `tasks`). */
+  experimentTasks?: string[];
   /** Problems per task in the four splits together (the elicitation pool is 30% of them). */
   problems: number;
   /** The same for the classification task, whose N sweep goes further (pool ≥ its largest N). */
@@ -73,59 +76,67 @@ export interface PasswordLockingScale {
 
 const POWERS = (max: number) => Array.from({ length: Math.log2(max) + 1 }, (_, i) => 2 ** i);
 
-export const passwordLockingScales: Record<'default' | 'small' | 'smoke', PasswordLockingScale> = {
-  default: {
-    tasks: ['math', 'code', 'critique', 'mmlu'],
-    problems: 6000,
-    classificationProblems: 14_000,
-    pretrainProblems: 20_000,
-    pretrainTextRows: 20_000,
-    evalRows: 600,
-    strongBase: { layers: 3, width: 64, heads: 4, epochs: 2, batchSize: 64, learningRate: 3e-3 },
-    weakBases: {
-      'weak-large': {
-        layers: 2,
-        width: 48,
-        heads: 4,
-        epochs: 1,
-        batchSize: 128,
-        learningRate: 3e-3,
-        rowsPerTask: 0,
-      },
-      'weak-medium': {
-        layers: 1,
-        width: 32,
-        heads: 4,
-        epochs: 1,
-        batchSize: 128,
-        learningRate: 3e-3,
-        rowsPerTask: 8000,
-      },
-      'weak-small': {
-        layers: 1,
-        width: 16,
-        heads: 2,
-        epochs: 1,
-        batchSize: 128,
-        learningRate: 3e-3,
-        rowsPerTask: 2000,
-      },
+type ScaleName = 'default' | 'default-math-critique' | 'small' | 'smoke';
+
+const defaultScale: PasswordLockingScale = {
+  tasks: ['math', 'code', 'critique', 'mmlu'],
+  problems: 6000,
+  classificationProblems: 14_000,
+  pretrainProblems: 20_000,
+  pretrainTextRows: 20_000,
+  evalRows: 600,
+  strongBase: { layers: 3, width: 64, heads: 4, epochs: 2, batchSize: 64, learningRate: 3e-3 },
+  weakBases: {
+    'weak-large': {
+      layers: 2,
+      width: 48,
+      heads: 4,
+      epochs: 1,
+      batchSize: 128,
+      learningRate: 3e-3,
+      rowsPerTask: 0,
     },
-    weakBase: 'weak-medium',
-    strongSft: { epochs: 1, batchSize: 64, learningRate: 1e-3 },
-    weakSft: { epochs: 3, batchSize: 64, learningRate: 1e-3, samples: 2 },
-    intermediateSft: { epochs: 1, batchSize: 64, learningRate: 1e-3 },
-    lock: { epochs: 4, batchSize: 64, learningRate: 1e-3 },
-    demos: POWERS(512),
-    classificationDemos: POWERS(4096),
-    sources: [
-      { source: 'reference', demos: 'all' },
-      { source: 'strong', demos: [1, 4, 16, 64, 512] },
-      { source: 'intermediate', demos: [1, 4, 16, 64, 512] },
-      { source: 'weak', demos: [1, 4, 16, 64, 512] },
-    ],
-    elicit: { batchSize: 32, learningRate: 1e-3 },
+    'weak-medium': {
+      layers: 1,
+      width: 32,
+      heads: 4,
+      epochs: 1,
+      batchSize: 128,
+      learningRate: 3e-3,
+      rowsPerTask: 8000,
+    },
+    'weak-small': {
+      layers: 1,
+      width: 16,
+      heads: 2,
+      epochs: 1,
+      batchSize: 128,
+      learningRate: 3e-3,
+      rowsPerTask: 2000,
+    },
   },
+  weakBase: 'weak-medium',
+  strongSft: { epochs: 1, batchSize: 64, learningRate: 1e-3 },
+  weakSft: { epochs: 3, batchSize: 64, learningRate: 1e-3, samples: 2 },
+  intermediateSft: { epochs: 1, batchSize: 64, learningRate: 1e-3 },
+  lock: { epochs: 4, batchSize: 64, learningRate: 1e-3 },
+  demos: POWERS(512),
+  classificationDemos: POWERS(4096),
+  sources: [
+    { source: 'reference', demos: 'all' },
+    { source: 'strong', demos: [1, 4, 16, 64, 512] },
+    { source: 'intermediate', demos: [1, 4, 16, 64, 512] },
+    { source: 'weak', demos: [1, 4, 16, 64, 512] },
+  ],
+  elicit: { batchSize: 32, learningRate: 1e-3 },
+};
+
+export const passwordLockingScales: Record<ScaleName, PasswordLockingScale> = {
+  default: defaultScale,
+  // The default world (the same bases and policies, pretrained on all four corpora), with locks
+  // and elicitation on math and critique only: the two tasks whose policies reached the paper's
+  // levels in our default world, in about half the default's time.
+  'default-math-critique': { ...defaultScale, experimentTasks: ['math', 'critique'] },
   small: {
     tasks: ['math', 'mmlu'],
     problems: 3000,
@@ -360,7 +371,8 @@ export function buildPasswordLocking(
       }).out.scores,
     );
   };
-  for (const task of s.tasks) {
+  const experimentTasks = s.experimentTasks ?? s.tasks;
+  for (const task of experimentTasks) {
     const d = data.get(task)!;
     const sft = (
       name: string,
@@ -459,7 +471,7 @@ export function buildPasswordLocking(
   }
   const report = p.node(`${prefix}report`, passwordLockingReport, {
     params: {
-      tasks: s.tasks.map((task) => ({
+      tasks: experimentTasks.map((task) => ({
         task,
         title: PAPER[task]?.title ?? task,
         kind: CLASSIFICATION.has(task) ? ('classification' as const) : ('generation' as const),
@@ -487,9 +499,9 @@ export function passwordLockingPipeline(
     description:
       'password-locked language models on 4 toy tasks: trained policies, locks, SFT elicitation (Figure 3)',
     defaultSeeds: [1, 2, 3],
-    scales: ['default', 'small', 'smoke'],
+    scales: ['default', 'default-math-critique', 'small', 'smoke'],
     build: (p, { seeds, scale }) => {
-      const base = passwordLockingScales[scale as 'default' | 'small' | 'smoke'];
+      const base = passwordLockingScales[scale as ScaleName];
       const s = { ...base, demos: options.demos ?? base.demos, sources: options.sources ?? base.sources };
       const { figure, findings } = buildPasswordLocking(p, { seeds, scale: s });
       p.results(figure, findings);
