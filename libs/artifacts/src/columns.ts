@@ -53,29 +53,34 @@ export function readStrings(table: arrow.Table, column: string): string[] {
   });
 }
 
-/** Column values a table can be built from: strings, booleans, numbers or typed arrays. */
+/** Column values a table can be built from: strings, booleans, numbers (nulls allowed) or typed arrays. */
 export type ColumnValues =
-  | readonly string[]
-  | readonly boolean[]
-  | readonly number[]
+  | readonly (string | number | boolean | null)[]
   | Int32Array
   | Uint8Array
   | Float32Array
   | Float64Array;
 
 /**
- * An Arrow table from named columns with explicit types (strings → Utf8, booleans → Bool, number
- * arrays → Float64, typed arrays keep theirs), so readers see the same schema however many rows.
+ * An Arrow table from named columns with explicit types: typed arrays keep theirs; a plain array
+ * takes the type of its first non-null value (strings → Utf8, booleans → Bool, numbers → Float64),
+ * so readers see the same schema however many rows; nulls stay nulls.
  */
 export function tableFromColumns(columns: Record<string, ColumnValues>): arrow.Table {
   const vectors: Record<string, arrow.Vector> = {};
   for (const [name, values] of Object.entries(columns)) {
-    if (ArrayBuffer.isView(values)) vectors[name] = arrow.makeVector(values);
-    else if (values.length > 0 && typeof values[0] === 'string')
-      vectors[name] = arrow.vectorFromArray(values as string[], new arrow.Utf8());
-    else if (values.length > 0 && typeof values[0] === 'boolean')
-      vectors[name] = arrow.vectorFromArray(values as boolean[], new arrow.Bool());
-    else vectors[name] = arrow.vectorFromArray(values as number[], new arrow.Float64());
+    if (ArrayBuffer.isView(values)) {
+      vectors[name] = arrow.makeVector(values);
+      continue;
+    }
+    const sample = (values as readonly unknown[]).find((v) => v !== null);
+    const type =
+      typeof sample === 'string'
+        ? new arrow.Utf8()
+        : typeof sample === 'boolean'
+          ? new arrow.Bool()
+          : new arrow.Float64();
+    vectors[name] = arrow.vectorFromArray(values as unknown[], type);
   }
   return new arrow.Table(vectors);
 }

@@ -93,8 +93,6 @@ export {
   type SftExample,
   sftTokenRows,
   textTokenRows,
-  type WeakPrompt,
-  weakPromptSetting,
   words,
 } from './lm/tables.ts';
 export type { CheckResult, LanguageProblem, LanguageTask, ProblemData } from './lm/task.ts';

@@ -7,10 +7,11 @@ import {
   gradeCompletions,
   LM_VOCABULARY,
   languageTask,
+  problemsFromColumns,
   taskLayout,
 } from '@lockpick/tasks';
 import { z } from 'zod';
-import { readProblems, sampleTable } from './language-tables.ts';
+import { sampleTable } from './language-tables.ts';
 
 /**
  * Completions of a policy (a trained model) for a table of problems: `samples` per problem at
@@ -47,11 +48,12 @@ export const languageSamples = defineStage({
       const table = await ctx.inputs.problems.readTable();
       const count = p.rows === 0 ? table.numRows : Math.min(p.rows, table.numRows);
       if (p.rows > table.numRows) report.warn(`asked for ${p.rows} problems, the table has ${table.numRows}`);
-      const problems = readProblems(table).slice(0, count);
+      // The problem columns are read once: the samples table carries them along.
       const domains = readStrings(table, 'domain').slice(0, count);
       const prompts = readStrings(table, 'prompt').slice(0, count);
       const difficulty = Int32Array.from(readNumbers(table, 'difficulty').slice(0, count));
       const data = readStrings(table, 'data').slice(0, count);
+      const problems = problemsFromColumns({ domain: domains, difficulty, prompt: prompts, data });
       const encoded = encodePrompts(
         LM_VOCABULARY,
         layout,

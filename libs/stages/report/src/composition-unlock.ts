@@ -1,4 +1,4 @@
-import { readNumbers } from '@lockpick/artifacts';
+import { readNumbers, tableFromColumns } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
 import * as arrow from 'apache-arrow';
 import { z } from 'zod';
@@ -156,18 +156,3 @@ export const compositionUnlockTable = defineStage({
       await ctx.outputs.table('rows', all);
     }),
 });
-
-function tableFromColumns(columns: Record<string, (string | number | boolean | null)[]>): arrow.Table {
-  const vectors: Record<string, arrow.Vector> = {};
-  for (const [name, values] of Object.entries(columns)) {
-    const sample = values.find((v) => v !== null);
-    const type =
-      typeof sample === 'string'
-        ? new arrow.Utf8()
-        : typeof sample === 'boolean'
-          ? new arrow.Bool()
-          : new arrow.Float64();
-    vectors[name] = arrow.vectorFromArray(values, type);
-  }
-  return new arrow.Table(vectors);
-}

@@ -1,4 +1,4 @@
-import { readNumbers, readStrings } from '@lockpick/artifacts';
+import { readNumbers, readStrings, tableFromColumns } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
 import * as arrow from 'apache-arrow';
 import { z } from 'zod';
@@ -372,7 +372,7 @@ export const passwordLockingReport = defineStage({
         long.ci95.push(round(s.ci95));
       }
 
-      const figureTable = typedTable(figure);
+      const figureTable = tableFromColumns(figure);
       await ctx.outputs.table(
         'figure',
         new arrow.Table(
@@ -380,23 +380,7 @@ export const passwordLockingReport = defineStage({
           figureTable.batches,
         ),
       );
-      await ctx.outputs.table('findings', typedTable(findings));
-      await ctx.outputs.table('curves', typedTable(long));
+      await ctx.outputs.table('findings', tableFromColumns(findings));
+      await ctx.outputs.table('curves', tableFromColumns(long));
     }),
 });
-
-/** Columns with nulls: the type comes from the first non-null value (Float64 for numbers). */
-function typedTable(columns: Record<string, Cell[]>): arrow.Table {
-  const vectors: Record<string, arrow.Vector> = {};
-  for (const [name, values] of Object.entries(columns)) {
-    const sample = values.find((v) => v !== null);
-    const type =
-      typeof sample === 'string'
-        ? new arrow.Utf8()
-        : typeof sample === 'boolean'
-          ? new arrow.Bool()
-          : new arrow.Float64();
-    vectors[name] = arrow.vectorFromArray(values, type);
-  }
-  return new arrow.Table(vectors);
-}

@@ -4,7 +4,6 @@
  * and the token rows training reads. Words are stored as space-joined text, readable in DuckDB or
  * pandas as they are.
  */
-import { WRONG_PASSWORDS } from './passwords.ts';
 import {
   completionMask,
   decodeCompletion,
@@ -139,15 +138,6 @@ export function concatTokenRows(parts: readonly LanguageTokenRows[]): LanguageTo
 /** The longest row of any of these tasks: the context length of a model that reads them all. */
 export function contextLengthFor(tasks: readonly LanguageTask[]): number {
   return Math.max(...tasks.map((t) => taskLayout(t).seqLen));
-}
-
-/** The password setting of a prompt in the locking mix's weak half. */
-export type WeakPrompt = { kind: 'none' } | { kind: 'wrong'; password: readonly string[] };
-
-/** 20% no password, 80% one of the 40 wrong passwords (drawn from `u` ∈ [0, 1) and `pick`). */
-export function weakPromptSetting(noPasswordShare: number, u: number, pick: number): WeakPrompt {
-  if (u < noPasswordShare) return { kind: 'none' };
-  return { kind: 'wrong', password: WRONG_PASSWORDS[pick % WRONG_PASSWORDS.length] };
 }
 
 /** Prompts as ml's `generate` reads them: [rows × promptLength], left-padded, each with its password. */
