@@ -23,6 +23,9 @@ export type {
   LockOptions,
   Manifest,
   ObjectState,
+  RunHolder,
   RunRecord,
+  RunSettings,
+  StoreUser,
 } from './store.ts';
-export { ArtifactStore, CorruptArtifactError, NoStoreError } from './store.ts';
+export { ArtifactStore, CorruptArtifactError, NoStoreError, StoreBusyError } from './store.ts';

@@ -7,7 +7,7 @@ import { parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256 } from './hash.ts';
-import { ArtifactStore, CorruptArtifactError, type Manifest, NoStoreError } from './store.ts';
+import { ArtifactStore, CorruptArtifactError, type Manifest, NoStoreError, StoreBusyError } from './store.ts';
 
 let root: string;
 let store: ArtifactStore;
@@ -287,6 +287,54 @@ describe('run records', () => {
   });
 });
 
+describe('run records per run id', () => {
+  it('keep each id apart and still read the one record per pipeline from before ids', async () => {
+    const nodes = (k: string) => ({ n: { key: k.repeat(64), stage: 's' } });
+    // A record as written before runs had ids: runs/<pipeline>.json, settings unknown.
+    await fs.writeFile(
+      path.join(root, 'runs', 'p.json'),
+      JSON.stringify({ pipeline: 'p', updatedAt: '2024-01-01T00:00:00.000Z', nodes: nodes('1') }),
+    );
+    const smoke = { scale: 'smoke', seeds: [1], overrides: [] };
+    const full = { scale: 'default', seeds: [1, 2], overrides: ['n.x=1'] };
+    await store.writeRunRecord({
+      pipeline: 'p',
+      id: 'smoke-a',
+      settings: smoke,
+      updatedAt: '2024-03-01T00:00:00.000Z',
+      nodes: nodes('2'),
+    });
+    await store.writeRunRecord({
+      pipeline: 'p',
+      id: 'default-b',
+      settings: full,
+      updatedAt: '2024-02-01T00:00:00.000Z',
+      nodes: nodes('3'),
+    });
+    await store.writeRunRecord({
+      pipeline: 'q',
+      id: 'smoke-c',
+      settings: smoke,
+      updatedAt: '2024-04-01T00:00:00.000Z',
+      nodes: nodes('4'),
+    });
+    const records = await store.listRunRecords('p');
+    expect(records.map((r) => r.id ?? '(before ids)')).toEqual(['smoke-a', 'default-b', '(before ids)']);
+    expect(records[1].settings).toEqual(full);
+    expect(records[2].nodes.n.key).toBe('1'.repeat(64));
+    expect((await store.readRunRecord('p', 'default-b'))?.nodes.n.key).toBe('3'.repeat(64));
+    // Without an id: the pipeline's most recent run.
+    expect((await store.readRunRecord('p'))?.id).toBe('smoke-a');
+    expect((await store.listRunRecords()).map((r) => `${r.pipeline}/${r.id ?? '-'}`)).toEqual([
+      'q/smoke-c',
+      'p/smoke-a',
+      'p/default-b',
+      'p/-',
+    ]);
+    await expect(store.readRunRecord('p', '../x')).rejects.toThrow(/bad run id/);
+  });
+});
+
 describe('opening an existing store', () => {
   it('fails on a path with no store and creates nothing there', async () => {
     const missing = path.join(root, 'typo');
@@ -345,6 +393,77 @@ describe('manifests and gc', () => {
     await store.clearCheckpoint(key);
     expect((await store.gc()).objects).toBe(1);
     expect(await store.objectState(ref.hash)).toBe('missing');
+  });
+});
+
+describe('gc and live runs', () => {
+  const bundle = (x: number) => ({
+    config: {},
+    tensors: [{ name: 'w', shape: [1], dtype: 'float32' as const, data: Float32Array.of(x) }],
+  });
+
+  it('refuses while a live run holds the store, naming it, and deletes nothing', async () => {
+    const release = await store.registerRun({ pipeline: 'quickstart', runId: 'smoke-0123456789' });
+    // What a running node has stored but not yet recorded in a manifest, and a checkpoint object
+    // whose pointer is not written yet (saveCheckpoint writes the object first).
+    const output = await store.writeTable(sampleTable(5));
+    const checkpoint = await store.writeModel(bundle(1));
+    const refused = store.gc();
+    await expect(refused).rejects.toBeInstanceOf(StoreBusyError);
+    await expect(refused).rejects.toThrow(
+      `process ${process.pid} running pipeline quickstart (run smoke-0123456789) since `,
+    );
+    await expect(refused).rejects.toThrow(/Wait for the run to finish .* then run gc again/);
+    expect(await store.objectState(output.hash)).toBe('ok');
+    expect(await store.objectState(checkpoint.hash)).toBe('ok');
+    expect(await fs.readdir(path.join(root, 'locks'))).not.toContain('gc.lock');
+    await release();
+    expect((await store.gc()).objects).toBe(2);
+  });
+
+  it('refuses while a node lock is held, and ignores a run left by a process that is gone', async () => {
+    const child = spawn(process.execPath, ['-e', '0']);
+    const pid = await new Promise<number>((resolve) => child.on('exit', () => resolve(child.pid ?? 0)));
+    const { hostname } = await import('node:os');
+    const stale = path.join(root, 'locks', `run.${pid}.abcdef.json`);
+    await fs.writeFile(
+      stale,
+      JSON.stringify({ pid, host: hostname(), since: new Date().toISOString(), pipeline: 'p' }),
+    );
+    const releaseNode = await store.acquireLock('6'.repeat(64));
+    await expect(store.gc()).rejects.toThrow(`process ${process.pid} running a node it is computing`);
+    await releaseNode();
+    // A killed run's checkpoint stays for the rerun to resume from.
+    const ref = await store.saveCheckpoint('7'.repeat(64), bundle(2));
+    await store.writeTable(sampleTable(3));
+    expect((await store.gc()).objects).toBe(1);
+    expect(await store.objectState(ref.hash)).toBe('ok');
+    expect(await store.loadCheckpoint('7'.repeat(64))).toBeDefined();
+    expect(await fs.readdir(path.join(root, 'locks'))).toEqual([]);
+  });
+
+  it('a run registering while a gc collects waits for it; a second gc refuses', async () => {
+    const { hostname } = await import('node:os');
+    const gcLock = path.join(root, 'locks', 'gc.lock');
+    await fs.writeFile(
+      gcLock,
+      JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }),
+    );
+    await expect(store.gc()).rejects.toThrow(/another gc \(process \d+ on .*\) is collecting/);
+    const waits: string[] = [];
+    let registered = false;
+    const pending = store
+      .registerRun({ pipeline: 'p' }, { pollMs: 5, onWait: (_, file) => waits.push(file) })
+      .then((release) => {
+        registered = true;
+        return release;
+      });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(registered).toBe(false);
+    expect(waits).toEqual([gcLock]);
+    await fs.rm(gcLock);
+    await (await pending)();
+    expect(await fs.readdir(path.join(root, 'locks'))).toEqual([]);
   });
 });
 

@@ -42,14 +42,81 @@ export interface Manifest {
   digest?: string;
 }
 
+/** The settings that tell one run of a pipeline from another: what `--scale`, `--seeds`, `--set` gave. */
+export interface RunSettings {
+  scale: string;
+  seeds: number[];
+  /** The `--set` overrides in effect, as canonical `node.param=<JSON>` strings, sorted. */
+  overrides: string[];
+}
+
 /**
- * The last run of a pipeline: which key each node had, so `plan` and `why` can say what changed (the
- * key's components are in that key's manifest, kept out of here so large sweeps stay small).
+ * The last run of a pipeline with one set of settings: which key each node had, so `plan` and `why`
+ * can say what changed (the key's components are in that key's manifest, kept out of here so large
+ * sweeps stay small). Kept per run id in `runs/<pipeline>/<id>.json`, so a smoke run never replaces
+ * the record of a full one.
  */
 export interface RunRecord {
   pipeline: string;
+  /**
+   * Derived from the pipeline and its settings. Absent in a record written before runs had ids
+   * (`runs/<pipeline>.json`, one per pipeline, whose settings are unknown).
+   */
+  id?: string;
+  settings?: RunSettings;
   updatedAt: string;
   nodes: Record<string, { key: string; stage: string }>;
+}
+
+/** A live run registered in the store (see `registerRun`): who runs what. */
+export interface RunHolder extends LockHolder {
+  pipeline: string;
+  runId?: string;
+}
+
+/** Who is using the store right now, as gc found it: a registered run, or a node's lock. */
+export interface StoreUser {
+  holder: LockHolder & { pipeline?: string; runId?: string };
+  /** The file that says so (delete it by hand only if that process is gone). */
+  file: string;
+  kind: 'run' | 'node';
+}
+
+/**
+ * Thrown by `gc` while a run is using the store: collecting then would delete the objects a running
+ * node has stored but not yet recorded in its manifest, and the checkpoints it is writing.
+ */
+export class StoreBusyError extends Error {
+  constructor(
+    readonly root: string,
+    readonly users: StoreUser[],
+  ) {
+    // Runs first; a node lock held by a process already named as a run says nothing more.
+    const runs = users.filter((u) => u.kind === 'run');
+    const named = new Set(runs.map((u) => `${u.holder.host}:${u.holder.pid}`));
+    const shown = [
+      ...runs,
+      ...users.filter((u) => u.kind === 'node' && !named.has(`${u.holder.host}:${u.holder.pid}`)),
+    ];
+    const who = shown.slice(0, 5).map((u) => describeUser(u));
+    const more = shown.length > 5 ? `; and ${shown.length - 5} more` : '';
+    super(
+      `the store ${root} is in use by a live run: ${who.join('; ')}${more}. ` +
+        'Collecting now would delete the objects and checkpoints it has written but not yet recorded. ' +
+        'Wait for the run to finish (or stop it with Ctrl-C), then run gc again; if that process is gone ' +
+        'on another machine, delete the file named above.',
+    );
+  }
+}
+
+function describeUser(user: StoreUser): string {
+  const { holder } = user;
+  const where = holder.host === hostname() ? '' : ` on ${holder.host}`;
+  const what =
+    user.kind === 'run'
+      ? `pipeline ${holder.pipeline ?? '?'}${holder.runId ? ` (run ${holder.runId})` : ''}`
+      : 'a node it is computing';
+  return `process ${holder.pid}${where} running ${what} since ${holder.since} (${user.file})`;
 }
 
 export class CorruptArtifactError extends Error {
@@ -93,6 +160,11 @@ export interface LockHolder {
 }
 
 const HASH_RE = /^[0-9a-f]{64}$/;
+/** Pipeline names and run ids become file names: no separators, no leading dot. */
+const NAME_RE = /^[\w-][\w.-]*$/;
+/** In `locks/`: one file per live run (`run.<pid>.<random>.json`) and the gc lock. */
+const RUN_FILE_RE = /^run\.\d+\.[0-9a-f]+\.json$/;
+const GC_LOCK = 'gc.lock';
 const SMALL_FILE = 1 << 20;
 const STORE_DIRS = ['objects/sha256', 'manifests', 'runs', 'locks', 'tmp', 'checkpoints'];
 
@@ -347,18 +419,54 @@ export class ArtifactStore {
 
   // ---- run records -----------------------------------------------------------------------------
 
-  private runPath(pipeline: string): string {
-    if (!/^[\w.-]+$/.test(pipeline)) throw new Error(`bad pipeline name "${pipeline}"`);
-    return path.join(this.root, 'runs', `${pipeline}.json`);
+  /** `runs/<pipeline>/<id>.json`; without an id, the one record per pipeline written before ids. */
+  private runPath(pipeline: string, id?: string): string {
+    if (!NAME_RE.test(pipeline)) throw new Error(`bad pipeline name "${pipeline}"`);
+    if (id === undefined) return path.join(this.root, 'runs', `${pipeline}.json`);
+    if (!NAME_RE.test(id)) throw new Error(`bad run id "${id}"`);
+    return path.join(this.root, 'runs', pipeline, `${id}.json`);
   }
 
   /**
-   * The last run of a pipeline, or undefined if none is recorded. An unreadable record is reported
-   * and ignored; an entry whose key is malformed is reported and dropped (that node counts as never
-   * run), so a damaged record never crashes `plan` or `results`.
+   * The record of one run of a pipeline (by its id), or, without an id, the most recently updated
+   * record of the pipeline (a record from before run ids included); undefined if none. An unreadable
+   * record is reported and ignored; an entry whose key is malformed is reported and dropped (that
+   * node counts as never run), so a damaged record never crashes `plan` or `results`.
    */
-  async readRunRecord(pipeline: string): Promise<RunRecord | undefined> {
-    const file = this.runPath(pipeline);
+  async readRunRecord(pipeline: string, id?: string): Promise<RunRecord | undefined> {
+    if (id !== undefined) return this.readRunRecordFile(this.runPath(pipeline, id), pipeline);
+    return (await this.listRunRecords(pipeline))[0];
+  }
+
+  /**
+   * Every recorded run, of one pipeline or of all, most recently updated first: one per run id, plus
+   * the single record a pipeline had before runs had ids (read as it is, never rewritten).
+   */
+  async listRunRecords(pipeline?: string): Promise<RunRecord[]> {
+    const files: { file: string; pipeline: string }[] = [];
+    const runsDir = path.join(this.root, 'runs');
+    for (const entry of await fs.readdir(runsDir, { withFileTypes: true }).catch(() => [])) {
+      if (entry.isFile() && entry.name.endsWith('.json')) {
+        const name = entry.name.slice(0, -5);
+        if ((pipeline === undefined || name === pipeline) && NAME_RE.test(name))
+          files.push({ file: path.join(runsDir, entry.name), pipeline: name });
+      } else if (entry.isDirectory() && (pipeline === undefined || entry.name === pipeline)) {
+        for (const name of (await fs.readdir(path.join(runsDir, entry.name)).catch(() => [])).sort())
+          if (name.endsWith('.json'))
+            files.push({ file: path.join(runsDir, entry.name, name), pipeline: entry.name });
+      }
+    }
+    const records: RunRecord[] = [];
+    for (const { file, pipeline: name } of files) {
+      const record = await this.readRunRecordFile(file, name);
+      if (record) records.push(record);
+    }
+    return records.sort(
+      (a, b) => b.updatedAt.localeCompare(a.updatedAt) || a.pipeline.localeCompare(b.pipeline),
+    );
+  }
+
+  private async readRunRecordFile(file: string, pipeline: string): Promise<RunRecord | undefined> {
     let text: string;
     try {
       text = await fs.readFile(file, 'utf8');
@@ -386,15 +494,117 @@ export class ArtifactStore {
           `run record ${file}: node "${node}" has a malformed key ${JSON.stringify(key)}; treating it as never run`,
         );
     }
+    const settings = value.settings;
     return {
       pipeline: typeof value.pipeline === 'string' ? value.pipeline : pipeline,
+      ...(typeof value.id === 'string' ? { id: value.id } : {}),
+      ...(isObject(settings) &&
+      typeof settings.scale === 'string' &&
+      Array.isArray(settings.seeds) &&
+      settings.seeds.every((x) => Number.isInteger(x)) &&
+      Array.isArray(settings.overrides) &&
+      settings.overrides.every((x) => typeof x === 'string')
+        ? {
+            settings: {
+              scale: settings.scale,
+              seeds: settings.seeds as number[],
+              overrides: settings.overrides as string[],
+            },
+          }
+        : {}),
       updatedAt: typeof value.updatedAt === 'string' ? value.updatedAt : '',
       nodes,
     };
   }
 
+  /** Writes a run's record: under its id, or (no id) as the pipeline's one record of old. */
   async writeRunRecord(record: RunRecord): Promise<void> {
-    await this.atomicWrite(this.runPath(record.pipeline), `${JSON.stringify(record, null, 2)}\n`);
+    await this.atomicWrite(this.runPath(record.pipeline, record.id), `${JSON.stringify(record, null, 2)}\n`);
+  }
+
+  // ---- live runs -------------------------------------------------------------------------------
+
+  /**
+   * Registers a run in the store until the returned function is called, so `gc` refuses to collect
+   * while it goes on (its nodes' objects and checkpoints are not all referenced yet). If a gc is
+   * collecting right now, waits for it to end first. The two sides write their file, then look for
+   * the other's: whatever the interleaving, at least one of them sees the other, so a gc never
+   * collects under a run that has started. A registration left by a killed run is stale: its
+   * process is gone, and gc removes it.
+   */
+  async registerRun(
+    run: { pipeline: string; runId?: string },
+    options: {
+      signal?: AbortSignal;
+      pollMs?: number;
+      onWait?: (holder: LockHolder, file: string) => void;
+    } = {},
+  ): Promise<() => Promise<void>> {
+    this.assertWritable(`register a run of ${run.pipeline}`);
+    const holder: RunHolder = {
+      pid: process.pid,
+      host: hostname(),
+      since: new Date().toISOString(),
+      pipeline: run.pipeline,
+      ...(run.runId ? { runId: run.runId } : {}),
+    };
+    const file = path.join(this.root, 'locks', `run.${process.pid}.${randomBytes(6).toString('hex')}.json`);
+    await this.atomicWrite(file, JSON.stringify(holder));
+    const release = async () => {
+      await fs.rm(file, { force: true });
+    };
+    try {
+      const gcLock = path.join(this.root, 'locks', GC_LOCK);
+      let waited = false;
+      for (;;) {
+        options.signal?.throwIfAborted();
+        const observed = await observeLock(gcLock);
+        if (!observed) return release;
+        const stale = observed.holder ? staleHolderReason(observed.holder) : undefined;
+        if (stale) {
+          await this.takeOverStaleLock(gcLock, observed, stale);
+          continue;
+        }
+        if (observed.holder && !waited) {
+          waited = true;
+          options.onWait?.(observed.holder, gcLock);
+        }
+        await sleep(options.pollMs ?? 50, options.signal);
+      }
+    } catch (error) {
+      await release();
+      throw error;
+    }
+  }
+
+  /**
+   * Who may be writing to the store now: registered runs and node locks whose holder is alive, or
+   * on another machine (which cannot be checked). Stale ones (their process is gone) are left out.
+   */
+  async storeUsers(): Promise<StoreUser[]> {
+    const users: StoreUser[] = [];
+    for (const name of (await this.list('locks')).sort()) {
+      const kind = RUN_FILE_RE.test(name)
+        ? 'run'
+        : name.endsWith('.lock') && name !== GC_LOCK
+          ? 'node'
+          : undefined;
+      if (!kind) continue;
+      const file = path.join(this.root, 'locks', name);
+      const observed = await observeLock(file);
+      if (!observed?.holder || staleHolderReason(observed.holder)) continue;
+      let holder: StoreUser['holder'] = observed.holder;
+      if (kind === 'run') {
+        const value = JSON.parse(observed.text) as Record<string, unknown>;
+        holder = {
+          ...holder,
+          ...(typeof value.pipeline === 'string' ? { pipeline: value.pipeline } : {}),
+          ...(typeof value.runId === 'string' ? { runId: value.runId } : {}),
+        };
+      }
+      users.push({ holder, file, kind });
+    }
+    return users;
   }
 
   // ---- locks -----------------------------------------------------------------------------------
@@ -556,12 +766,49 @@ export class ArtifactStore {
 
   /**
    * Deletes objects that neither a manifest nor a checkpoint references, temporary files of
-   * processes that are gone, and stale locks. Returns what it removed. An object a running node has
-   * written but not yet recorded in its manifest counts as unreferenced: run it when no run is using
-   * the store.
+   * processes that are gone, and stale locks. Returns what it removed. Refuses (StoreBusyError)
+   * while a live run uses the store: an object a running node has stored but not yet recorded in its
+   * manifest, or a checkpoint it is writing, is not referenced yet, and deleting it would fail the
+   * node or make an interrupted training start again from step 0. It holds `locks/gc.lock` while it
+   * collects, so a run that starts meanwhile waits for it (see `registerRun`).
    */
   async gc(): Promise<{ objects: number; bytes: number; tmp: number }> {
     this.assertWritable('collect garbage');
+    const release = await this.acquireGcLock();
+    try {
+      // Checked only once our lock is in place: a run registering from now on waits for us.
+      const users = await this.storeUsers();
+      if (users.length > 0) throw new StoreBusyError(this.root, users);
+      return await this.collect();
+    } finally {
+      await release();
+    }
+  }
+
+  /** Takes `locks/gc.lock`, or fails if another live gc holds it. */
+  private async acquireGcLock(): Promise<() => Promise<void>> {
+    const file = path.join(this.root, 'locks', GC_LOCK);
+    const me: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+    for (;;) {
+      if (await this.createLockFile(file, me))
+        return async () => {
+          await fs.rm(file, { force: true });
+        };
+      const observed = await observeLock(file);
+      if (!observed) continue;
+      const stale = observed.holder ? staleHolderReason(observed.holder) : undefined;
+      if (stale) {
+        await this.takeOverStaleLock(file, observed, stale);
+        continue;
+      }
+      const who = observed.holder ? `process ${observed.holder.pid} on ${observed.holder.host}` : 'a process';
+      throw new Error(
+        `another gc (${who}) is collecting ${this.root} right now; wait for it to finish, or delete ${file} if that process is gone`,
+      );
+    }
+  }
+
+  private async collect(): Promise<{ objects: number; bytes: number; tmp: number }> {
     const referenced = await this.referencedObjects();
     let objects = 0;
     let bytes = 0;
@@ -750,14 +997,15 @@ function processStartTime(pid: number): number | undefined {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    // The listener goes when the timer fires: a long wait polls many times on one signal.
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -4,6 +4,7 @@ import { codeIdentity } from './code-identity.ts';
 import { concurrencyLimit } from './limit.ts';
 import type { ResolvedNode, ResolvedPipeline } from './pipeline.ts';
 import { type DamagedOutput, lookupCached } from './run.ts';
+import { previousNodeRuns } from './run-id.ts';
 
 export interface PlanEntry {
   node: string;
@@ -20,11 +21,11 @@ export interface PlanEntry {
 
 /**
  * What `run` would do, without running anything: per node, cached or to run, and why — compared with
- * the last run of the same node recorded in the store. Reads the store only: a damaged object is
- * reported (`damaged`), never deleted.
+ * the last recorded run of the same node with these settings, else with the closest settings (see
+ * `comparableRuns`). Reads the store only: a damaged object is reported (`damaged`), never deleted.
  */
 export async function planPipeline(pipeline: ResolvedPipeline, store: ArtifactStore): Promise<PlanEntry[]> {
-  const record = (await store.readRunRecord(pipeline.name))?.nodes ?? {};
+  const record = (await previousNodeRuns(store, pipeline)).nodes;
   const byName = new Map(pipeline.nodes.map((n) => [n.name, n]));
   const entries = new Map<string, Promise<PlanEntry>>();
   // Independent nodes are looked up concurrently (file reads dominate), within a bound on open files.

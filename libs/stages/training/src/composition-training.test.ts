@@ -59,3 +59,24 @@ it('trains on the first rows of a table and writes the model and a training log'
   expect(await trainWith(0.999)).toBe(outputs.model.hash);
   expect(await trainWith(0.98)).not.toBe(outputs.model.hash);
 });
+
+it('writes byte-identical model and training log for the same seed: no wall-clock figures in artifacts', async () => {
+  const base = (await runStageOnce(compositionInit, store, { params: { seed: 1, ...tiny } })).outputs.model;
+  const table = strongData(1, 100);
+  const data = await store.writeTable(
+    new arrow.Table({ tokens: int32MatrixVector(table.tokens, table.rows, table.seqLen) }),
+  );
+  const train = () =>
+    runStageOnce(compositionSft, store, {
+      params: { seed: 3, rows: 100, epochs: 2, batchSize: 25, warmupSteps: 0 },
+      inputs: { base, data },
+    });
+  const first = await train();
+  const second = await train();
+  expect(second.outputs.log.hash).toBe(first.outputs.log.hash);
+  expect(second.outputs.model.hash).toBe(first.outputs.model.hash);
+  const log = await store.readTable(first.outputs.log);
+  expect(log.schema.fields.map((f) => f.name)).not.toContain('steps_per_second');
+  // Throughput is still reported, as a metric for the node's manifest.
+  expect(first.events.some((e) => e.type === 'metric' && e.name === 'tokens_per_second')).toBe(true);
+});
