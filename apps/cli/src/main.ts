@@ -3,21 +3,29 @@ import * as fs from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ArtifactStore, NoStoreError } from '@lockpick/artifacts';
+import { ArtifactStore, NoStoreError, StoreBusyError } from '@lockpick/artifacts';
 import {
+  describeRunSettings,
+  isSmokeScale,
   type PipelineDefinition,
   PipelineError,
-  type PlanEntry,
   parseOverride,
   planPipeline,
+  previousNodeRuns,
   type ResolvedPipeline,
   type RunSummary,
   resolvePipeline,
+  runIdOf,
   runPipeline,
+  runSettings,
+  selectNodes,
 } from '@lockpick/engine';
 import { formatNodeParams, nodeParams } from './params.ts';
-import { lineChartSvg, plotSpecOf } from './plot.ts';
+import { chartRows, chartSpecOf, chartSvg, tableRows } from './plot.ts';
 import { formatDuration, JsonRenderer, PlainRenderer, type RunRenderer, TerminalRenderer } from './render.ts';
+import { commandReport } from './report/command.ts';
+import { loadResults } from './results-data.ts';
+import { BEFORE_IDS, formatRuns } from './runs.ts';
 import { didYouMean } from './suggest.ts';
 import { formatTable, type TableFormat } from './table-format.ts';
 
@@ -34,11 +42,13 @@ const options = {
   set: { type: 'string', multiple: true },
   jobs: { type: 'string' },
   'keep-going': { type: 'boolean' },
+  only: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   backend: { type: 'string' },
   format: { type: 'string' },
   rows: { type: 'string' },
   plots: { type: 'string' },
+  out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -52,6 +62,11 @@ const OPTION_HELP: Record<OptionName, [string, string]> = {
   set: ['--set node.param=value', "override a parameter (node = a node or a sweep's name; value as JSON)"],
   jobs: ['--jobs N', `nodes run at once (default: cores = ${availableParallelism()})`],
   'keep-going': ['--keep-going', 'after a failure, run everything not downstream of it'],
+  only: [
+    '--only NODE[,NODE…]',
+    'only these nodes and what they read from (node or sweep names; * matches\n' +
+      "anything: --only 'lock-*-100'); repeatable",
+  ],
   json: ['--json', 'one JSON event per line instead of progress bars'],
   backend: [
     '--backend NAME',
@@ -62,9 +77,10 @@ const OPTION_HELP: Record<OptionName, [string, string]> = {
   rows: ['--rows N', 'rows of each table show prints (default 10)'],
   plots: [
     '--plots DIR',
-    'where results writes the SVG charts of its tables (default: plots/<pipeline>/\n' +
+    'where results writes the SVG charts of its tables (default: plots/<pipeline>/<run-id>/\n' +
       'in the store, when the store is writable)',
   ],
+  out: ['--out DIR', 'where report writes index.html (default: report/ in the store)'],
   store: ['--store DIR', 'artifact store (default: LOCKPICK_STORE, else data/ in the repository)'],
   help: ['-h, --help', 'this help'],
 };
@@ -84,7 +100,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   run: {
     usage: 'run <pipeline>',
     summary: 'run a pipeline; only nodes whose inputs, parameters or code changed recompute',
-    options: [...PIPELINE_OPTIONS, 'jobs', 'keep-going', 'json', 'backend'],
+    options: [...PIPELINE_OPTIONS, 'only', 'jobs', 'keep-going', 'json', 'backend'],
     details:
       'Nodes already computed with the same inputs, parameters and code come from the cache. Ctrl-C\n' +
       'stops cleanly (finished nodes are kept; run the same command again to resume); a second\n' +
@@ -94,7 +110,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   plan: {
     usage: 'plan <pipeline>',
     summary: 'per node: cached or to run, and why (runs nothing)',
-    options: PIPELINE_OPTIONS,
+    options: [...PIPELINE_OPTIONS, 'only'],
     details: 'Reads the store only: compares each node with its last recorded run.',
   },
   why: {
@@ -108,9 +124,23 @@ const COMMANDS: Record<string, CommandSpec> = {
     summary: "print the pipeline's result tables from the cache (never recomputes)",
     options: [...PIPELINE_OPTIONS, 'format', 'plots'],
     details:
-      'Exits 1 if a result is not cached with these settings, or if a cached object is damaged\n' +
-      '(the message names its file); `run` then recomputes it. Never writes to the store except\n' +
-      'the charts in its plots/ folder, and only when the store is writable.',
+      'Serves the run with these --scale, --seeds and --set (the default scale when none is given),\n' +
+      'and names it first: its run id and settings; a smoke run is marked as one. Exits 1 if a\n' +
+      'result is not cached with these settings, or if a cached object is damaged (the message names\n' +
+      'its file); `run` then recomputes it. Never writes to the store except the charts in its\n' +
+      'plots/<pipeline>/<run-id>/ folder, and only when the store is writable.',
+  },
+  report: {
+    usage: 'report [pipeline…]',
+    summary: 'write one offline HTML page of results beside the published ones (all pipelines if none named)',
+    options: [...PIPELINE_OPTIONS, 'out'],
+    details:
+      'Per pipeline whose results are complete in the store: its result tables (sortable, published\n' +
+      'values beside ours and the difference coloured), its charts (Vega-Lite), the findings its\n' +
+      'report stages judge (reproduced / not reproduced / inconclusive) and provenance (commit,\n' +
+      'backend and duration per node, settings, store hashes). An incomplete pipeline is listed with\n' +
+      'the command that finishes it. Writes index.html, specs/ and data/ into --out (default: report/\n' +
+      'in the store); never changes anything else in the store.',
   },
   params: {
     usage: 'params <pipeline> [node]',
@@ -128,6 +158,16 @@ const COMMANDS: Record<string, CommandSpec> = {
       'node: a node of a recorded run (pipeline:node when several pipelines have it); hash: an\n' +
       'object hash or a prefix of at least 6 characters. Prints the object file of each output.',
   },
+  runs: {
+    usage: 'runs [pipeline]',
+    summary: 'the recorded runs: id, pipeline, scale, seeds, --set overrides, last update, nodes',
+    options: ['format'],
+    details:
+      'A run id is derived from the pipeline and its settings (--scale, --seeds, --set): a run with\n' +
+      'other settings, a smoke run say, keeps its own record and never replaces another. `plan`,\n' +
+      '`why` and `results` pick the run whose settings they are given. A record written before runs\n' +
+      'had ids is listed as "(before ids)", its settings unknown.',
+  },
   ls: {
     usage: 'ls',
     summary: 'pipelines, and the runs and objects in the store',
@@ -139,9 +179,10 @@ const COMMANDS: Record<string, CommandSpec> = {
     summary: 'delete objects no manifest references, leftovers of killed runs, stale locks',
     options: [],
     details:
-      'Keeps every object any manifest references, so results of earlier settings stay cached.\n' +
-      'Run it when no run is using the store: objects a running node has written are not yet\n' +
-      'referenced by its manifest.',
+      'Keeps every object any manifest references, so results of earlier settings stay cached, and\n' +
+      "the checkpoints unfinished nodes resume from. Refuses (exit 1, naming the run's process and\n" +
+      'pipeline) while a run is using the store: objects a running node has written are not yet\n' +
+      'referenced by its manifest. A run that starts while gc collects waits for it.',
   },
 };
 
@@ -167,18 +208,20 @@ Usage: npx lockpick <command> [options]     (npx lockpick <command> --help: that
 Commands:
 ${commands}
 
-Options for run, plan, why, results, params:
+Options for run, plan, why, results, params, report:
 ${optionLines(PIPELINE_OPTIONS)}
-Options for run:
-${optionLines(['jobs', 'keep-going', 'json', 'backend'])}
-Options for results, params and show:
+Options for report:
+${optionLines(['out'])}
+Options for run (and --only for plan):
+${optionLines(['only', 'jobs', 'keep-going', 'json', 'backend'])}
+Options for results, params, show and runs:
 ${optionLines(['format', 'rows', 'plots'])}
 Everywhere:
 ${optionLines(['store', 'help'])}
 
 Pipelines: ${listPipelineNames().join(', ') || '(none found)'}
-Exit codes: 0 success; 1 a node failed, or results are incomplete or damaged; 2 bad command,
-pipeline, option or store; 130 interrupted.`;
+Exit codes: 0 success; 1 a node failed, results are incomplete or damaged, or gc refused because
+a run is using the store; 2 bad command, pipeline, option or store; 130 interrupted.`;
 }
 
 function commandHelp(name: string, spec: CommandSpec): string {
@@ -314,6 +357,12 @@ async function resolveFromArgs(
   });
 }
 
+/** The pipeline cut down to `--only`'s nodes and their upstream (all of it without `--only`). */
+function onlyFromArgs(pipeline: ResolvedPipeline, values: Values): ResolvedPipeline {
+  const patterns = (values.only ?? []).flatMap((v) => v.split(',')).filter((v) => v.length > 0);
+  return patterns.length > 0 ? selectNodes(pipeline, patterns) : pipeline;
+}
+
 function tableFormat(values: Values): TableFormat {
   const format = values.format ?? 'table';
   if (format !== 'table' && format !== 'json' && format !== 'csv')
@@ -334,7 +383,7 @@ function nodeNameHint(pipeline: ResolvedPipeline, name: string): string {
 // ---- commands ----------------------------------------------------------------------------------
 
 async function commandRun(args: string[], values: Values): Promise<number> {
-  const pipeline = await resolveFromArgs(args[0], values, 'run');
+  const pipeline = onlyFromArgs(await resolveFromArgs(args[0], values, 'run'), values);
   const jobs = integerOption(values, 'jobs', 1);
   if (values.backend !== undefined) {
     const backends = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -416,7 +465,7 @@ export function planReasons(reasons: readonly string[], shown = 3): string[] {
 }
 
 async function commandPlan(args: string[], values: Values): Promise<number> {
-  const pipeline = await resolveFromArgs(args[0], values, 'plan');
+  const pipeline = onlyFromArgs(await resolveFromArgs(args[0], values, 'plan'), values);
   // Before the first run the default store (data/) holds nothing yet: plan against an empty
   // throwaway store (every node runs) rather than refuse or create data/'s folders.
   const { root, source } = storeRootOf(values, process.env);
@@ -429,6 +478,7 @@ async function commandPlan(args: string[], values: Values): Promise<number> {
   const plan = await planPipeline(pipeline, store).finally(() =>
     scratch ? fs.rm(scratch, { recursive: true, force: true }) : undefined,
   );
+  if (!scratch) out(`${await comparedWith(store, pipeline)}\n`);
   const width = Math.max(...plan.map((e) => e.node.length));
   for (const e of plan) {
     const status = e.status === 'cached' ? 'cached' : 'run   ';
@@ -439,6 +489,20 @@ async function commandPlan(args: string[], values: Values): Promise<number> {
   return 0;
 }
 
+/** Plan's first line: this run's id and settings, and which recorded run its reasons compare with. */
+async function comparedWith(store: ArtifactStore, pipeline: ResolvedPipeline): Promise<string> {
+  const id = runIdOf(pipeline);
+  const head = `run ${id} (${describeRunSettings(runSettings(pipeline))})`;
+  const { runs } = await previousNodeRuns(store, pipeline);
+  const [closest] = runs;
+  if (closest?.id === id) return `${head}: compared with its last run, ${closest.updatedAt}`;
+  if (!closest) return `${head}: no recorded run of scale ${pipeline.options.scale} to compare with`;
+  const what = closest.settings
+    ? `run ${closest.id} (${describeRunSettings(closest.settings)})`
+    : 'the run recorded before run ids';
+  return `${head}: not recorded yet; compared with ${what}, ${closest.updatedAt}`;
+}
+
 async function commandWhy(args: string[], values: Values): Promise<number> {
   const [name, node] = args;
   if (!node) throw new UsageError('usage: npx lockpick why <pipeline> <node>');
@@ -447,7 +511,7 @@ async function commandWhy(args: string[], values: Values): Promise<number> {
   const store = await openStore(values, 'read-only', name);
   const plan = await planPipeline(pipeline, store);
   const entry = plan.find((e) => e.node === node)!;
-  const previous = (await store.readRunRecord(pipeline.name))?.nodes[node];
+  const previous = (await previousNodeRuns(store, pipeline)).nodes[node];
   if (entry.status === 'cached') {
     const same = previous?.key === entry.key;
     out(
@@ -459,36 +523,24 @@ async function commandWhy(args: string[], values: Values): Promise<number> {
   return 0;
 }
 
-/** Lines naming each damaged cached object, for `results`. */
-function damagedLines(plan: readonly PlanEntry[]): string[] {
-  const what = {
-    missing: 'is missing',
-    corrupt: 'is corrupt',
-    'wrong-size': 'is not the object its manifest records',
-  };
-  return plan.flatMap((e) =>
-    (e.damaged ?? []).map((d) => `  node "${d.node}", output "${d.output}": ${what[d.state]}: ${d.file}`),
-  );
-}
-
 async function commandResults(args: string[], values: Values): Promise<number> {
   const pipeline = await resolveFromArgs(args[0], values, 'results');
   if (pipeline.results.length === 0)
     throw new UsageError(`pipeline ${pipeline.name} declares no result table`);
   const format = tableFormat(values);
   const store = await openStore(values, 'read-only', args[0]);
-  const plan = await planPipeline(pipeline, store);
+  // The same plan-then-read path `lockpick report` uses (results-data.ts).
+  const loaded = await loadResults(pipeline, store);
   const rerun = `npx lockpick run ${args[0]}${echoArgs(values)}`;
-  const damaged = damagedLines(plan);
-  if (damaged.length > 0) {
+  if (loaded.state === 'damaged') {
     process.stderr.write(
-      `results of ${pipeline.name} cannot be served: cached objects are damaged\n${damaged.join('\n')}\n` +
+      `results of ${pipeline.name} cannot be served: cached objects are damaged\n${loaded.damaged.join('\n')}\n` +
         `Recompute them with: ${rerun}\n`,
     );
     return 1;
   }
-  const missing = plan.filter((e) => e.status !== 'cached');
-  if (missing.length > 0) {
+  if (loaded.state === 'incomplete') {
+    const { missing, plan } = loaded;
     process.stderr.write(
       `results of ${pipeline.name} are not complete: ${missing.length} of ${plan.length} nodes have not run with these settings (${missing
         .slice(0, 5)
@@ -497,24 +549,28 @@ async function commandResults(args: string[], values: Values): Promise<number> {
     );
     return 1;
   }
-  const chartDir = await chartFolder(values, store, pipeline.name);
-  for (const [index, result] of pipeline.results.entries()) {
-    const entry = plan.find((e) => e.node === result.node)!;
-    const ref = entry.outputs![result.output];
-    const table = await store.readTable(ref);
+  const runId = runIdOf(pipeline);
+  const header = await resultsHeader(store, pipeline, runId);
+  // The header goes first in the table format; json and csv stay machine-readable, so a smoke
+  // run's mark goes to stderr for them.
+  if (format === 'table') out(`${header}\n\n`);
+  else if (isSmokeScale(pipeline.options.scale)) process.stderr.write(`${header}\n`);
+  const chartDir = await chartFolder(values, store, pipeline.name, runId);
+  for (const [index, result] of loaded.tables.entries()) {
+    const { table, hash } = result;
     if (pipeline.results.length > 1 && format !== 'json')
       out(`${index > 0 ? '\n' : ''}${format === 'csv' ? '# ' : '== '}${result.node}.${result.output}\n`);
     out(`${formatTable(table, format)}\n`);
     if (format === 'table')
-      out(`(${table.numRows} rows; Parquet: ${path.relative(process.cwd(), store.objectPath(ref.hash))})\n`);
-    const spec = plotSpecOf(table, `${result.node}.${result.output}`);
+      out(`(${table.numRows} rows; Parquet: ${path.relative(process.cwd(), store.objectPath(hash))})\n`);
+    const spec = chartSpecOf(table, result.label);
     if (spec && chartDir) {
       const file = path.join(chartDir.dir, `${result.node}.${result.output}.svg`);
       try {
         await fs.mkdir(chartDir.dir, { recursive: true });
         // Written whole to a temporary name, then renamed: a reader never sees half a chart.
         const tmp = `${file}.${process.pid}.tmp`;
-        await fs.writeFile(tmp, lineChartSvg(table, spec));
+        await fs.writeFile(tmp, await chartSvg(spec, chartRows(tableRows(table), spec).rows));
         await fs.rename(tmp, file);
       } catch (error) {
         if (chartDir.asked) throw error;
@@ -530,13 +586,32 @@ async function commandResults(args: string[], values: Values): Promise<number> {
 }
 
 /**
- * Where `results` draws its charts: --plots DIR when given; else plots/<pipeline>/ in the store,
- * but only when the store is writable (results must work on a read-only store); else nowhere.
+ * `results`' first line: which run it serves (id, settings, when recorded), marked loudly when it
+ * is a smoke run, whose tiny budgets make its numbers a test of the plumbing, not a result.
+ */
+async function resultsHeader(
+  store: ArtifactStore,
+  pipeline: ResolvedPipeline,
+  runId: string,
+): Promise<string> {
+  const record = await store.readRunRecord(pipeline.name, runId);
+  const when = record ? `, last run ${record.updatedAt}` : '';
+  const smoke = isSmokeScale(pipeline.options.scale)
+    ? '\nSMOKE RUN: tiny budgets, for tests; these numbers are not results'
+    : '';
+  return `${pipeline.name}, run ${runId} (${describeRunSettings(runSettings(pipeline))}${when})${smoke}`;
+}
+
+/**
+ * Where `results` draws its charts: --plots DIR when given; else plots/<pipeline>/<run-id>/ in the
+ * store (one folder per run, so a smoke run's charts never replace a full run's), but only when the
+ * store is writable (results must work on a read-only store); else nowhere.
  */
 async function chartFolder(
   values: Values,
   store: ArtifactStore,
   pipeline: string,
+  runId?: string,
 ): Promise<{ dir: string; asked: boolean } | undefined> {
   if (values.plots !== undefined) {
     if (values.plots.trim() === '') throw new UsageError('--plots: empty path; give a folder for the charts');
@@ -547,7 +622,29 @@ async function chartFolder(
   } catch {
     return undefined;
   }
-  return { dir: path.join(store.root, 'plots', pipeline), asked: false };
+  return { dir: path.join(store.root, 'plots', pipeline, ...(runId ? [runId] : [])), asked: false };
+}
+
+/** `report`: the page itself is built in report/; this hands it what main owns. */
+function commandReportOf(names: string[], values: Values): Promise<number> {
+  const outText = values.out === undefined ? '' : ` --out ${shellQuote(values.out)}`;
+  return commandReport(names, {
+    pipelineNames: listPipelineNames,
+    loadPipeline,
+    resolveOptions: {
+      seeds: parseSeeds(values.seeds),
+      scale: values.scale,
+      overrides: (values.set ?? []).map(parseOverride),
+    },
+    overrideTexts: values.set ?? [],
+    openStore: (pipeline) => openStore(values, 'read-only', pipeline),
+    rerunCommand: (name) => `npx lockpick run ${name}${echoArgs(values)}`,
+    command: `npx lockpick report${names.map((n) => ` ${shellQuote(n)}`).join('')}${echoArgs(values)}${outText}`,
+    out: values.out,
+    repoRoot: REPO_ROOT,
+    usageError: (message) => new UsageError(message),
+    print: out,
+  });
 }
 
 async function commandParams(args: string[], values: Values): Promise<number> {
@@ -586,7 +683,7 @@ async function commandShow(args: string[], values: Values): Promise<number> {
   const rows = integerOption(values, 'rows', 0) ?? 10;
   const format = tableFormat(values);
   const store = await openStore(values, 'read-only');
-  const refs: { label: string; hash: string; kind: 'table' | 'model' }[] = [];
+  const refs: { label: string; hash: string; kind: 'table' | 'model'; runs?: string[] }[] = [];
   if (/^[0-9a-f]{6,64}$/.test(target)) {
     for (const m of await store.listManifests())
       for (const [output, ref] of Object.entries(m.outputs))
@@ -596,18 +693,29 @@ async function commandShow(args: string[], values: Values): Promise<number> {
   const recordedNodes = new Set<string>();
   if (refs.length === 0) {
     const [pipelineName, nodeName] = target.includes(':') ? target.split(':', 2) : [undefined, target];
-    for (const file of await store.list('runs')) {
-      if (!file.endsWith('.json')) continue;
-      const record = await store.readRunRecord(file.replace(/\.json$/, ''));
-      if (!record || (pipelineName && record.pipeline !== pipelineName)) continue;
+    // Every recorded run (newest first) that has the node: runs with other settings may hold other
+    // objects under the same node name; each object is shown once, with the runs that made it.
+    const runsOf = new Map<string, string[]>();
+    for (const record of await store.listRunRecords(pipelineName)) {
       for (const n of Object.keys(record.nodes))
         recordedNodes.add(pipelineName ? `${record.pipeline}:${n}` : n);
       const node = record.nodes[nodeName];
       if (!node) continue;
       const manifest = await store.readManifest(node.key);
       if (!manifest) continue;
-      for (const [output, ref] of Object.entries(manifest.outputs))
-        refs.push({ label: `${record.pipeline}:${nodeName}.${output}`, hash: ref.hash, kind: ref.kind });
+      for (const [output, ref] of Object.entries(manifest.outputs)) {
+        const runs = runsOf.get(ref.hash) ?? [];
+        runs.push(record.id ?? BEFORE_IDS);
+        if (runs.length === 1) {
+          runsOf.set(ref.hash, runs);
+          refs.push({
+            label: `${record.pipeline}:${nodeName}.${output}`,
+            hash: ref.hash,
+            kind: ref.kind,
+            runs,
+          });
+        }
+      }
     }
   }
   if (refs.length === 0)
@@ -615,7 +723,8 @@ async function commandShow(args: string[], values: Values): Promise<number> {
       `nothing named "${target}" in ${store.root}: give a node of a recorded run (see \`npx lockpick ls\`) or an object hash${didYouMean(target, recordedNodes)}`,
     );
   for (const ref of refs) {
-    out(`${ref.label}  ${ref.kind}  ${ref.hash}\n  file: ${store.objectPath(ref.hash)}\n`);
+    const runs = ref.runs ? `  (run ${ref.runs.join(', ')})` : '';
+    out(`${ref.label}  ${ref.kind}  ${ref.hash}${runs}\n  file: ${store.objectPath(ref.hash)}\n`);
     if (ref.kind === 'table') {
       const table = await store.readTable(ref.hash);
       out(
@@ -644,13 +753,13 @@ async function commandLs(values: Values): Promise<number> {
   }
   const store = await openStore(values, 'read-only');
   out(`\nStore ${store.root}:\n`);
-  for (const file of (await store.list('runs')).sort()) {
-    if (!file.endsWith('.json')) continue;
-    const record = await store.readRunRecord(file.replace(/\.json$/, ''));
-    if (record)
-      out(
-        `  run ${record.pipeline}: ${Object.keys(record.nodes).length} nodes, last updated ${record.updatedAt}\n`,
-      );
+  const records = await store.listRunRecords();
+  records.sort((a, b) => a.pipeline.localeCompare(b.pipeline));
+  for (const record of records) {
+    const settings = record.settings ? ` (${describeRunSettings(record.settings)})` : '';
+    out(
+      `  run ${record.pipeline} ${record.id ?? BEFORE_IDS}${settings}: ${Object.keys(record.nodes).length} nodes, last updated ${record.updatedAt}\n`,
+    );
   }
   let objects = 0;
   let bytes = 0;
@@ -666,9 +775,40 @@ async function commandLs(values: Values): Promise<number> {
   return 0;
 }
 
+async function commandRuns(args: string[], values: Values): Promise<number> {
+  const [pipeline] = args;
+  if (args.length > 1) throw new UsageError('usage: npx lockpick runs [pipeline]');
+  const format = tableFormat(values);
+  const store = await openStore(values, 'read-only', pipeline);
+  const records = await store.listRunRecords(pipeline);
+  if (pipeline && records.length === 0) {
+    const known = listPipelineNames();
+    if (!known.includes(pipeline)) {
+      const recorded = (await store.listRunRecords()).map((r) => r.pipeline);
+      throw new UsageError(
+        `no pipeline "${pipeline}" and no recorded run of it; pipelines: ${known.join(', ')}${didYouMean(pipeline, [...known, ...recorded])}`,
+      );
+    }
+  }
+  if (records.length === 0) {
+    if (format === 'table') out(`no recorded runs${pipeline ? ` of ${pipeline}` : ''} in ${store.root}\n`);
+    return 0;
+  }
+  out(`${formatRuns(records, format)}\n`);
+  return 0;
+}
+
 async function commandGc(values: Values): Promise<number> {
   const store = await openStore(values, 'existing');
-  const removed = await store.gc();
+  let removed: Awaited<ReturnType<ArtifactStore['gc']>>;
+  try {
+    removed = await store.gc();
+  } catch (error) {
+    // Not a usage mistake and not a crash: the store is busy; say who holds it and what to do.
+    if (!(error instanceof StoreBusyError)) throw error;
+    process.stderr.write(`lockpick gc: refused: ${error.message}\n`);
+    return 1;
+  }
   out(
     `removed ${removed.objects} unreferenced objects (${(removed.bytes / 1e6).toFixed(1)} MB) and ${removed.tmp} temporary files\n`,
   );
@@ -775,6 +915,10 @@ async function dispatch(argv: string[], setCommand: (command: string) => void): 
         return await commandParams(rest, values);
       case 'show':
         return await commandShow(rest, values);
+      case 'runs':
+        return await commandRuns(rest, values);
+      case 'report':
+        return await commandReportOf(rest, values);
       case 'ls':
         return await commandLs(values);
       case 'gc':

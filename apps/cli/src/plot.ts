@@ -1,192 +1,143 @@
 /**
- * Line charts of result tables, as SVG files. A stage asks for one by putting a JSON plot spec in
- * its table's schema metadata under `lockpick.plot` (see README, "Adding a stage"); `lockpick
- * results` draws it. The spec is data, not code, so stages need no import from the CLI.
+ * Charts of result tables. A report stage asks for one by putting a Vega-Lite spec in its table's
+ * schema metadata under `lockpick.vega-lite` (see README, "Adding a stage"; libs/stages/report's
+ * chart.ts builds them); the spec reads the table's rows through the named dataset `table`.
+ * `lockpick results` renders it here to SVG with Vega's headless renderer, and `lockpick report`
+ * embeds the same bound spec in its page, so the terminal's chart and the page's are one drawing.
  */
 import type * as arrow from 'apache-arrow';
-import { z } from 'zod';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { plain } from './table-format.ts';
 
-export const PLOT_METADATA_KEY = 'lockpick.plot';
+export const CHART_METADATA_KEY = 'lockpick.vega-lite';
 
-const plotSpecSchema = z.object({
-  title: z.string(),
-  /** Column of x values; rows whose x is missing (or ≤ 0 on a log axis) are left out. */
-  x: z.string(),
-  xLabel: z.string().optional(),
-  xScale: z.enum(['linear', 'log2']).default('linear'),
-  yLabel: z.string().optional(),
-  yRange: z.tuple([z.number(), z.number()]).optional(),
-  series: z
-    .array(
-      z.object({
-        column: z.string(),
-        label: z.string(),
-        /** Column of the 95% interval's half-width, drawn as error bars. */
-        ci: z.string().optional(),
-        /** Column of published values, drawn dashed in the same colour. */
-        reference: z.string().optional(),
-      }),
-    )
-    .min(1),
-  /** Horizontal reference lines (e.g. the weak policy's score). */
-  lines: z.array(z.object({ y: z.number(), label: z.string() })).default([]),
-});
+/** JSON as a chart spec holds it. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type ChartSpec = { [key: string]: JsonValue };
+/** One table row as the chart sees it: column name → plain value. */
+export type ChartRow = Record<string, unknown>;
 
-export type PlotSpec = z.output<typeof plotSpecSchema>;
+/** Past this many rows a chart is drawn from binned rows: a browser must not draw 10,000 points a chart. */
+export const MAX_CHART_ROWS = 1000;
+/** The number of bins a long table is reduced to. */
+const CHART_BINS = 200;
 
-/** The table's plot spec, or undefined when it has none; a malformed spec is an error naming the table. */
-export function plotSpecOf(table: arrow.Table, label: string): PlotSpec | undefined {
-  const raw = table.schema.metadata.get(PLOT_METADATA_KEY);
+/** The table's chart spec, or undefined when it has none; a malformed spec is an error naming the table. */
+export function chartSpecOf(table: arrow.Table, label: string): ChartSpec | undefined {
+  const raw = table.schema.metadata.get(CHART_METADATA_KEY);
   if (raw === undefined) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
-    throw new Error(`${label}: its ${PLOT_METADATA_KEY} metadata is not JSON`);
+    throw new Error(`${label}: its ${CHART_METADATA_KEY} metadata is not JSON`);
   }
-  const parsed = plotSpecSchema.safeParse(json);
-  if (!parsed.success)
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new Error(`${label}: its ${CHART_METADATA_KEY} metadata is not a Vega-Lite spec (not an object)`);
+  const spec = json as ChartSpec;
+  const data = spec.data as { name?: unknown } | undefined;
+  if (data?.name !== 'table')
     throw new Error(
-      `${label}: its ${PLOT_METADATA_KEY} metadata is not a plot spec (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`,
+      `${label}: its ${CHART_METADATA_KEY} spec must read the table as data: { name: 'table' }`,
     );
-  for (const name of [parsed.data.x, ...parsed.data.series.flatMap((s) => [s.column, s.ci, s.reference])])
-    if (name !== undefined && !table.schema.fields.some((f) => f.name === name))
-      throw new Error(`${label}: its plot spec names a column "${name}" the table does not have`);
-  return parsed.data;
+  const x = xFieldOf(spec);
+  if (x !== undefined && !table.schema.fields.some((f) => f.name === x))
+    throw new Error(`${label}: its chart spec names a column "${x}" the table does not have`);
+  return spec;
 }
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
-const WIDTH = 880;
-const HEIGHT = 440;
-const MARGIN = { left: 64, right: 340, top: 44, bottom: 56 };
-
-function numbers(table: arrow.Table, column: string | undefined): (number | null)[] {
-  if (!column) return Array.from({ length: table.numRows }, () => null);
-  const vector = table.getChild(column)!;
-  return Array.from({ length: table.numRows }, (_, i) => {
-    const v: unknown = vector.get(i);
-    return typeof v === 'number' && Number.isFinite(v) ? v : null;
-  });
+/** The x column a spec declares for thinning (usermeta.lockpick.x), if any. */
+function xFieldOf(spec: ChartSpec): string | undefined {
+  const meta = spec.usermeta as { lockpick?: { x?: unknown } } | undefined;
+  return typeof meta?.lockpick?.x === 'string' ? meta.lockpick.x : undefined;
 }
 
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
-}
-
-/** Round numbers to 4 decimals in SVG coordinates (smaller files, stable bytes). */
-const r = (v: number) => Math.round(v * 1e4) / 1e4;
-
-/** Draws the spec's series as an SVG line chart. */
-export function lineChartSvg(table: arrow.Table, spec: PlotSpec): string {
-  const log = spec.xScale === 'log2';
-  const xs = numbers(table, spec.x);
-  const rows = xs.flatMap((x, i) => (x !== null && (!log || x > 0) ? [i] : []));
-  const xOf = (i: number) => (log ? Math.log2(xs[i]!) : xs[i]!);
-  const xValues = rows.map(xOf);
-  const xMin = Math.min(...xValues);
-  const xMax = Math.max(...xValues);
-  const columns = spec.series.map((s) => ({
-    ...s,
-    y: numbers(table, s.column),
-    ci: numbers(table, s.ci),
-    reference: numbers(table, s.reference),
-  }));
-  const allY = columns
-    .flatMap((c) => rows.flatMap((i) => [c.y[i], c.reference[i]]))
-    .filter((v) => v !== null);
-  const [yMin, yMax] = spec.yRange ?? [Math.min(0, ...allY), Math.max(1, ...allY)];
-
-  const plotW = WIDTH - MARGIN.left - MARGIN.right;
-  const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
-  const px = (x: number) => MARGIN.left + (xMax === xMin ? plotW / 2 : ((x - xMin) / (xMax - xMin)) * plotW);
-  const py = (y: number) => MARGIN.top + (1 - (y - yMin) / (yMax - yMin || 1)) * plotH;
-
-  const out: string[] = [];
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
-    `<text x="${MARGIN.left}" y="24" font-size="15" font-weight="bold">${escapeXml(spec.title)}</text>`,
-  );
-  // Axes and ticks: y every 0.1 or 0.2 of the range, x at every data x.
-  const yStep = (yMax - yMin) / 5;
-  for (let k = 0; k <= 5; k++) {
-    const y = yMin + k * yStep;
-    out.push(
-      `<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${r(py(y))}" y2="${r(py(y))}" stroke="#e5e5e5"/>`,
-      `<text x="${MARGIN.left - 8}" y="${r(py(y) + 4)}" text-anchor="end">${r(y)}</text>`,
-    );
+/** Every row of the table as plain values (bigints as numbers, lists as arrays). */
+export function tableRows(table: arrow.Table): ChartRow[] {
+  const names = table.schema.fields.map((f) => f.name);
+  const columns = names.map((name) => table.getChild(name));
+  const rows: ChartRow[] = new Array(table.numRows);
+  for (let i = 0; i < table.numRows; i++) {
+    const row: ChartRow = {};
+    for (let j = 0; j < names.length; j++) row[names[j]] = plain(columns[j]?.get(i));
+    rows[i] = row;
   }
-  for (const x of [...new Set(xValues)]) {
-    const label = log ? 2 ** x : x;
-    out.push(
-      `<line x1="${r(px(x))}" x2="${r(px(x))}" y1="${MARGIN.top + plotH}" y2="${MARGIN.top + plotH + 5}" stroke="black"/>`,
-      `<text x="${r(px(x))}" y="${MARGIN.top + plotH + 18}" text-anchor="middle">${label}</text>`,
-    );
-  }
-  out.push(
-    `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}" fill="none" stroke="black"/>`,
-  );
-  if (spec.xLabel)
-    out.push(
-      `<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 14}" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`,
-    );
-  if (spec.yLabel)
-    out.push(
-      `<text transform="translate(16 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}</text>`,
-    );
-  for (const line of spec.lines)
-    out.push(
-      `<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${r(py(line.y))}" y2="${r(py(line.y))}" stroke="#777" stroke-dasharray="2 3"/>`,
-      `<text x="${MARGIN.left + plotW - 4}" y="${r(py(line.y) - 4)}" text-anchor="end" fill="#555">${escapeXml(line.label)}</text>`,
-    );
+  return rows;
+}
 
-  const legend: string[] = [];
-  let legendRows = 0;
-  for (const [k, c] of columns.entries()) {
-    const colour = PALETTE[k % PALETTE.length];
-    const path = (values: (number | null)[]) =>
-      rows
-        .filter((i) => values[i] !== null)
-        .map((i, j) => `${j === 0 ? 'M' : 'L'}${r(px(xOf(i)))},${r(py(values[i]!))}`)
-        .join(' ');
-    const reference = path(c.reference);
-    if (reference)
-      out.push(
-        `<path d="${reference}" fill="none" stroke="${colour}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
-      );
-    for (const i of rows)
-      if (c.reference[i] !== null)
-        out.push(
-          `<circle cx="${r(px(xOf(i)))}" cy="${r(py(c.reference[i]!))}" r="3.5" fill="white" stroke="${colour}"/>`,
-        );
-    for (const i of rows) {
-      const y = c.y[i];
-      const half = c.ci[i];
-      if (y === null || half === null || half === 0) continue;
-      // Error bars of different series side by side, not on top of each other.
-      const bx = r(px(xOf(i)) + (k - (columns.length - 1) / 2) * 4);
-      out.push(
-        `<line x1="${bx}" x2="${bx}" y1="${r(py(Math.min(yMax, y + half)))}" y2="${r(py(Math.max(yMin, y - half)))}" stroke="${colour}" stroke-opacity="0.5"/>`,
-      );
+/**
+ * The rows a chart draws. Up to MAX_CHART_ROWS: all of them. Beyond, when the spec names its x
+ * column: the rows sorted by x and cut into CHART_BINS bins of equal count, each bin one row (x and
+ * every numeric column averaged, other columns from its first row), so a 10,000-row table still
+ * draws as a readable curve; without an x column, the first MAX_CHART_ROWS rows. `note` says which.
+ */
+export function chartRows(rows: readonly ChartRow[], spec: ChartSpec): { rows: ChartRow[]; note?: string } {
+  if (rows.length <= MAX_CHART_ROWS) return { rows: [...rows] };
+  const x = xFieldOf(spec);
+  if (x === undefined)
+    return {
+      rows: rows.slice(0, MAX_CHART_ROWS),
+      note: `the first ${MAX_CHART_ROWS} of ${rows.length} rows`,
+    };
+  const sorted = rows
+    .filter((r) => typeof r[x] === 'number' && Number.isFinite(r[x]))
+    .sort((a, b) => (a[x] as number) - (b[x] as number));
+  const binned: ChartRow[] = [];
+  for (let b = 0; b < CHART_BINS; b++) {
+    const from = Math.floor((b * sorted.length) / CHART_BINS);
+    const to = Math.floor(((b + 1) * sorted.length) / CHART_BINS);
+    if (to <= from) continue;
+    const bin = sorted.slice(from, to);
+    const row: ChartRow = { ...bin[0] };
+    for (const key of Object.keys(row)) {
+      const values = bin
+        .map((r) => r[key])
+        .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+      if (typeof row[key] === 'number' || (row[key] === null && values.length > 0))
+        row[key] = values.length > 0 ? values.reduce((s, v) => s + v, 0) / values.length : null;
     }
-    out.push(`<path d="${path(c.y)}" fill="none" stroke="${colour}" stroke-width="2"/>`);
-    for (const i of rows)
-      if (c.y[i] !== null)
-        out.push(`<circle cx="${r(px(xOf(i)))}" cy="${r(py(c.y[i]!))}" r="3" fill="${colour}"/>`);
-    const ly = MARGIN.top + 12 + legendRows++ * 18;
-    const lx = MARGIN.left + plotW + 14;
-    legend.push(
-      `<line x1="${lx}" x2="${lx + 22}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="2"/>`,
-      `<text x="${lx + 28}" y="${ly + 4}">${escapeXml(c.label)}</text>`,
-    );
-    if (c.reference.some((v) => v !== null)) {
-      const ry = MARGIN.top + 12 + legendRows++ * 18;
-      legend.push(
-        `<line x1="${lx}" x2="${lx + 22}" y1="${ry}" y2="${ry}" stroke="${colour}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
-        `<text x="${lx + 28}" y="${ry + 4}" fill="#555">published</text>`,
-      );
-    }
+    binned.push(row);
   }
-  out.push(...legend, '</svg>');
-  return `${out.join('\n')}\n`;
+  return {
+    rows: binned,
+    note: `${rows.length} rows drawn as ${binned.length} bins of equal count along ${x} (means per bin)`,
+  };
+}
+
+/** The spec with the rows bound to its `table` dataset: a complete spec any Vega-Lite renderer takes. */
+export function boundSpec(spec: ChartSpec, rows: readonly ChartRow[]): ChartSpec {
+  return { ...spec, datasets: { table: rows as JsonValue[] } };
+}
+
+/** The chart as an SVG document, rendered headlessly by Vega (no browser, no canvas, no network). */
+export async function chartSvg(spec: ChartSpec, rows: readonly ChartRow[]): Promise<string> {
+  const bound = { ...boundSpec(spec, rows), background: 'white' };
+  // Vega-Lite's warnings (e.g. a layer with no rows) are not errors; the chart is still drawn.
+  const compiled = compile(bound as unknown as TopLevelSpec, {
+    logger: quietLogger(),
+  }).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
+  try {
+    return `${await view.toSVG()}\n`;
+  } finally {
+    view.finalize();
+  }
+}
+
+/** A Vega-Lite logger that keeps quiet: warnings go nowhere, errors still throw where compile throws. */
+function quietLogger() {
+  let level = 0;
+  const logger = {
+    level(value?: number) {
+      if (value === undefined) return level;
+      level = value;
+      return logger;
+    },
+    error: () => logger,
+    warn: () => logger,
+    info: () => logger,
+    debug: () => logger,
+  };
+  return logger as unknown as NonNullable<Parameters<typeof compile>[1]>['logger'];
 }

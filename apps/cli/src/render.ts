@@ -48,6 +48,11 @@ function waitingText(event: Extract<RunEvent, { type: 'node-waiting' }>): string
   return `another run (pid ${event.holder.pid}${where}, since ${event.holder.since}) is computing it; waiting (lock ${event.lockFile}${hint})`;
 }
 
+/** A run waiting for a gc to finish collecting before its nodes start. */
+function gcWaitingText(event: Extract<RunEvent, { type: 'gc-waiting' }>): string {
+  return `waiting for gc (pid ${event.holder.pid} on ${event.holder.host}) to finish collecting this store (lock ${event.lockFile})`;
+}
+
 function failureLines(summary: RunSummary): string[] {
   const lines = summary.failed.map((f) => `  ✗ ${f.node}: ${f.error}`);
   if (summary.cancelled)
@@ -115,6 +120,9 @@ export class TerminalRenderer implements RunRenderer {
       case 'node-waiting':
         this.permanent(`  … ${event.node}: ${waitingText(event)}`);
         break;
+      case 'gc-waiting':
+        this.permanent(`  … ${gcWaitingText(event)}`);
+        break;
       case 'node-event': {
         const a = this.active.get(event.node);
         if (!a) break;
@@ -175,13 +183,16 @@ export class PlainRenderer implements RunRenderer {
   onEvent(event: RunEvent): void {
     switch (event.type) {
       case 'run-start':
-        this.line(`${event.pipeline}: ${event.nodes.length} nodes`);
+        this.line(`${event.pipeline}: ${event.nodes.length} nodes (run ${event.runId})`);
         break;
       case 'node-start':
         this.line(`start ${event.node} (${event.stage}${event.where === 'worker' ? ', worker thread' : ''})`);
         break;
       case 'node-waiting':
         this.line(`wait  ${event.node}: ${waitingText(event)}`);
+        break;
+      case 'gc-waiting':
+        this.line(`wait  ${gcWaitingText(event)}`);
         break;
       case 'node-event': {
         const e = event.event;

@@ -13,7 +13,8 @@ function cell(value: unknown): string {
   return String(value);
 }
 
-function plain(value: unknown): unknown {
+/** A cell as plain JSON: bigints as numbers, bytes as a size, lists as arrays (for JSON output and the report). */
+export function plain(value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);
   if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`;
   if (typeof value === 'object' && value !== null && 'toArray' in value)

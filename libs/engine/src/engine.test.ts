@@ -2,14 +2,21 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ArtifactStore } from '@lockpick/artifacts';
+import { ArtifactStore, StoreBusyError } from '@lockpick/artifacts';
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { clearCodeIdentityCache, normalisedSource } from './code-identity.ts';
-import { definePipeline, type PipelineDefinition, parseOverride, resolvePipeline } from './pipeline.ts';
+import {
+  definePipeline,
+  type PipelineDefinition,
+  parseOverride,
+  resolvePipeline,
+  selectNodes,
+} from './pipeline.ts';
 import { planPipeline } from './plan.ts';
 import { type RunEvent, type RunOptions, type RunSummary, runPipeline } from './run.ts';
+import { runIdOf } from './run-id.ts';
 import { defineStage, stageTask } from './stage.ts';
 import { fixturePipeline } from './testing/fixture-pipeline.ts';
 import { broken, counter, forgetful, gather, join, numbers, sum } from './testing/fixture-stages.ts';
@@ -186,6 +193,25 @@ describe('running and caching', () => {
     expect(plan.every((e) => e.status === 'cached')).toBe(true);
   });
 
+  it('--only runs the chosen nodes and what they read from, nothing downstream or beside', async () => {
+    const only = selectNodes(resolvePipeline(fixturePipeline), ['sum-2', 'numbers-4']);
+    expect(only.nodes.map((n) => n.name).sort()).toEqual(['numbers-2', 'numbers-4', 'sum-2']);
+    // The result table (join-3) is not part of it, so `results` has nothing to print from it.
+    expect(only.results).toEqual([]);
+    const events = await lastValueFrom(runPipeline(only, store, { workers: false }).pipe(toArray()));
+    const done = events.at(-1);
+    expect(done?.type === 'run-done' && done.summary.computed.sort()).toEqual([
+      'numbers-2',
+      'numbers-4',
+      'sum-2',
+    ]);
+    // A glob: every join and their whole upstream is the full pipeline.
+    expect(selectNodes(resolvePipeline(fixturePipeline), ['join-*']).nodes).toHaveLength(11);
+    expect(() => selectNodes(resolvePipeline(fixturePipeline), ['sum-9*'])).toThrow(
+      /--only sum-9\*: no node/,
+    );
+  });
+
   it('a parameter change recomputes that node and what depends on it, nothing else', async () => {
     await run(fixturePipeline);
     const overrides = [parseOverride('numbers-2.scale=3')];
@@ -282,7 +308,12 @@ describe('running and caching', () => {
 
   it('plans around a run record with a malformed key, with a warning instead of a crash', async () => {
     await run(fixturePipeline);
-    const file = path.join(store.root, 'runs', 'fixture.json');
+    const file = path.join(
+      store.root,
+      'runs',
+      'fixture',
+      `${runIdOf(resolvePipeline(fixturePipeline))}.json`,
+    );
     const record = JSON.parse(await fs.readFile(file, 'utf8')) as { nodes: Record<string, { key: string }> };
     record.nodes['sum-2'].key = 'oops';
     await fs.writeFile(file, JSON.stringify(record));
@@ -405,6 +436,133 @@ describe('running and caching', () => {
     const hashes = (r: typeof inline) =>
       r.events.flatMap((e) => (e.type === 'node-done' ? [`${e.node}:${e.outputs.table.hash}`] : [])).sort();
     expect(hashes(threaded)).toEqual(hashes(inline));
+  });
+});
+
+describe('gc during a run', () => {
+  it('refuses while a run goes on, deleting nothing, and keeps the checkpoint a killed training resumes from', async () => {
+    const def = definePipeline({
+      name: 'resumable',
+      description: '',
+      defaultSeeds: [1],
+      scales: ['default'],
+      build: (p) => {
+        p.node('count', counter, { params: { steps: 100, delayMs: 20 }, inputs: {} });
+      },
+    });
+    const abort = new AbortController();
+    let reachedStep3!: () => void;
+    const atStep3 = new Promise<void>((resolve) => {
+      reachedStep3 = resolve;
+    });
+    const finished = new Promise<void>((resolve) => {
+      runPipeline(resolvePipeline(def), store, { workers: false, signal: abort.signal }).subscribe({
+        next: (e) => {
+          if (e.type === 'node-event' && e.event.type === 'progress' && e.event.done === 3) reachedStep3();
+        },
+        complete: resolve,
+      });
+    });
+    await atStep3;
+    // Another process's view of the same store, as `lockpick gc` would open it.
+    const other = await ArtifactStore.open(store.root);
+    const objects = async () =>
+      (await fs.readdir(path.join(store.root, 'objects', 'sha256'), { recursive: true })).sort();
+    const before = await objects();
+    expect(before.length).toBeGreaterThan(0);
+    const refused = other.gc();
+    await expect(refused).rejects.toBeInstanceOf(StoreBusyError);
+    await expect(refused).rejects.toThrow(
+      new RegExp(`process ${process.pid} running pipeline resumable \\(run default-[0-9a-f]{10}\\)`),
+    );
+    // Everything the run had written is still there (objects only grow while it goes on).
+    expect(await objects()).toEqual(expect.arrayContaining(before));
+    // The training is killed: its checkpoint is what the rerun must resume from.
+    abort.abort();
+    await finished;
+    expect(await fs.readdir(path.join(store.root, 'locks'))).toEqual([]);
+    await other.gc();
+    expect(await fs.readdir(path.join(store.root, 'checkpoints'))).toHaveLength(1);
+    const resumed = await run(def, {}, {});
+    const done = resumed.events.find((e) => e.type === 'node-done');
+    if (done?.type !== 'node-done') throw new Error('no node-done');
+    const resumedFrom = Number((await store.readTable(done.outputs.table)).getChild('resumedFrom')?.get(0));
+    expect(resumedFrom).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a run that starts while gc collects waits for it, then runs', async () => {
+    const { hostname } = await import('node:os');
+    const gcLock = path.join(store.root, 'locks', 'gc.lock');
+    // A gc in this very process (alive) holds the store.
+    await fs.writeFile(
+      gcLock,
+      JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }),
+    );
+    const events: RunEvent[] = [];
+    const done = lastValueFrom(
+      runPipeline(resolvePipeline(fixturePipeline, { seeds: [1] }), store, { workers: false }).pipe(
+        toArray(),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await fs.readdir(path.join(store.root, 'manifests'))).toEqual([]);
+    await fs.rm(gcLock);
+    events.push(...(await done));
+    expect(events.some((e) => e.type === 'gc-waiting')).toBe(true);
+    const summary = (events.at(-1) as Extract<RunEvent, { type: 'run-done' }>).summary;
+    expect(summary.computed).toHaveLength(2);
+  });
+});
+
+describe('run records', () => {
+  it('keep one record per run id, so runs with other settings never overwrite each other', async () => {
+    await run(fixturePipeline, { seeds: [1, 2] });
+    await run(fixturePipeline, { seeds: [3] });
+    await run(fixturePipeline, { seeds: [1, 2], scale: 'slow', overrides: [parseOverride('numbers-1.n=5')] });
+    const records = await store.listRunRecords('fixture');
+    expect(records).toHaveLength(3);
+    const bySeeds = (seeds: string, scale = 'default') =>
+      records.find((r) => r.settings?.seeds.join(',') === seeds && r.settings.scale === scale);
+    expect(Object.keys(bySeeds('1,2')?.nodes ?? {}).sort()).toEqual([
+      'join-1',
+      'numbers-1',
+      'numbers-2',
+      'sum-1',
+      'sum-2',
+    ]);
+    expect(Object.keys(bySeeds('3')?.nodes ?? {}).sort()).toEqual(['numbers-3', 'sum-3']);
+    expect(bySeeds('1,2', 'slow')?.settings?.overrides).toEqual(['numbers-1.n=5']);
+    expect(bySeeds('1,2', 'slow')?.id).toMatch(/^slow-[0-9a-f]{10}$/);
+    expect(await store.readRunRecord('fixture', bySeeds('3')?.id)).toEqual(bySeeds('3'));
+  });
+
+  it('derive the id from pipeline, scale, seeds and the overrides in effect', () => {
+    const id = (options: Parameters<typeof resolvePipeline>[1]) =>
+      runIdOf(resolvePipeline(fixturePipeline, options));
+    const set = (...texts: string[]) => texts.map(parseOverride);
+    expect(id({})).toBe(id({ scale: 'default', seeds: [1, 2, 3, 4] }));
+    expect(id({})).toMatch(/^default-/);
+    expect(id({ scale: 'slow' })).toMatch(/^slow-/);
+    expect(id({ seeds: [1] })).not.toBe(id({}));
+    expect(id({ overrides: set('numbers-1.n=5', 'sum-1.delayMs=1') })).toBe(
+      id({ overrides: set('sum-1.delayMs=1', 'numbers-1.n=4', 'numbers-1.n=5') }),
+    );
+    expect(id({ overrides: set('numbers-1.n=5') })).not.toBe(id({ overrides: set('numbers-1.n=6') }));
+    expect(id({ overrides: set('numbers-1.n=5') })).not.toBe(id({}));
+  });
+
+  it('plan compares with the run of the same settings, not with a later run of other seeds', async () => {
+    await run(fixturePipeline, { seeds: [1] });
+    await run(fixturePipeline, { seeds: [1], overrides: [parseOverride('numbers-1.n=3')] });
+    // Back to the first settings: its own record says numbers-1 ran with n=11, and it is cached.
+    const plan = await planPipeline(resolvePipeline(fixturePipeline, { seeds: [1] }), store);
+    expect(plan.every((e) => e.status === 'cached')).toBe(true);
+    // New settings of the same scale and seeds: compared with the newest of those runs.
+    const other = await planPipeline(
+      resolvePipeline(fixturePipeline, { seeds: [1], overrides: [parseOverride('numbers-1.n=4')] }),
+      store,
+    );
+    expect(other.find((e) => e.node === 'numbers-1')?.reasons).toEqual(['parameter n: 3 → 4']);
   });
 });
 

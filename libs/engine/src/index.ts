@@ -24,12 +24,21 @@ export {
   PipelineError,
   parseOverride,
   resolvePipeline,
+  selectNodes,
   topologicalOrder,
 } from './pipeline.ts';
 export type { PlanEntry } from './plan.ts';
 export { planPipeline } from './plan.ts';
 export type { DamagedOutput, LookupOptions, NodeStatus, RunEvent, RunOptions, RunSummary } from './run.ts';
 export { lookupCached, runPipeline } from './run.ts';
+export {
+  comparableRuns,
+  describeRunSettings,
+  isSmokeScale,
+  previousNodeRuns,
+  runIdOf,
+  runSettings,
+} from './run-id.ts';
 export type {
   AnyStage,
   ArtifactKind,

@@ -146,6 +146,8 @@ export interface ResolvedPipeline {
   name: string;
   description: string;
   options: PipelineOptions;
+  /** The `--set` overrides it was resolved with, in the order given (part of its run id). */
+  overrides: ParamOverride[];
   /** Topological order: every node after the nodes it reads from. */
   nodes: ResolvedNode[];
   /** The tables `lockpick results` prints (none: the pipeline has no result table). */
@@ -294,6 +296,7 @@ export function resolvePipeline(
     name: definition.name,
     description: definition.description,
     options: { seeds, scale },
+    overrides,
     nodes: topologicalOrder(resolved),
     results: builder.resultsRefs,
   };
@@ -321,4 +324,47 @@ export function topologicalOrder(nodes: ResolvedNode[]): ResolvedNode[] {
   };
   for (const node of nodes) visit(node, []);
   return order;
+}
+
+/**
+ * The part of a pipeline that `--only` asks for: the nodes whose name (or sweep name) matches one
+ * of `patterns` (`*` matches any run of characters: `lock-*-100`), with everything they read from,
+ * so a researcher can run the locks of one seed without its 600 elicitation nodes. Result tables
+ * whose node is left out are dropped. A pattern that matches no node is an error naming it.
+ */
+export function selectNodes(pipeline: ResolvedPipeline, patterns: readonly string[]): ResolvedPipeline {
+  const matchers = patterns.map((p) => {
+    const source = p
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*');
+    return { pattern: p, regex: new RegExp(`^${source}$`) };
+  });
+  const unmatched = matchers.filter(
+    (m) => !pipeline.nodes.some((n) => m.regex.test(n.name) || m.regex.test(n.base)),
+  );
+  if (unmatched.length > 0)
+    throw new PipelineError(
+      unmatched.map(
+        (m) =>
+          `--only ${m.pattern}: no node of pipeline "${pipeline.name}" matches (see \`npx lockpick plan ${pipeline.name}\`)`,
+      ),
+    );
+  const byName = new Map(pipeline.nodes.map((n) => [n.name, n]));
+  const keep = new Set<string>();
+  const visit = (node: ResolvedNode) => {
+    if (keep.has(node.name)) return;
+    keep.add(node.name);
+    for (const wire of Object.values(node.inputs)) {
+      const upstream = byName.get(wire.node);
+      if (upstream) visit(upstream);
+    }
+  };
+  for (const node of pipeline.nodes)
+    if (matchers.some((m) => m.regex.test(node.name) || m.regex.test(node.base))) visit(node);
+  return {
+    ...pipeline,
+    nodes: pipeline.nodes.filter((n) => keep.has(n.name)),
+    results: pipeline.results.filter((r) => keep.has(r.node)),
+  };
 }

@@ -69,3 +69,95 @@ it('tabulates locked and unlocked correctness per lock kind, with intervals and 
   expect(summary.getChild('exact_match_mean')?.get(0)).toBeCloseTo(0.495, 6);
   expect((await store.readTable(outputs.rows)).numRows).toBe(12);
 });
+
+/** Three seeds of one lock kind: locked with / without password, then one value per N. */
+async function lockRows(lock: string, curve: Record<number, number>, withPw = 0.99, without = 0.2) {
+  const refs = [];
+  for (const [seed, jitter] of [
+    [1, -0.005],
+    [2, 0],
+    [3, 0.005],
+  ] as const) {
+    refs.push(await scores(seed, lock, 0, true, withPw + jitter));
+    refs.push(await scores(seed, lock, 0, false, without + jitter));
+    for (const [n, value] of Object.entries(curve))
+      refs.push(await scores(seed, lock, Number(n), false, value + jitter));
+  }
+  return refs;
+}
+
+const locks = [
+  { lock: 'scratch', title: 'from scratch', publishedWithoutPassword: 0.18 },
+  { lock: 'sft-40000', title: 'via SFT', publishedWithoutPassword: 0.18 },
+];
+
+it('judges the paper’s findings from the numbers, and the verdicts follow the data', async () => {
+  const judge = async (scratchCurve: Record<number, number>, sftCurve: Record<number, number>) => {
+    const { outputs } = await runStageOnce(compositionUnlockTable, store, {
+      params: { locks },
+      inputs: {
+        scores: [...(await lockRows('scratch', scratchCurve)), ...(await lockRows('sft-40000', sftCurve))],
+      },
+    });
+    const t = await store.readTable(outputs.findings);
+    const col = (name: string) =>
+      Array.from({ length: t.numRows }, (_, i) => String(t.getChild(name)?.get(i)));
+    return {
+      finding: col('finding'),
+      subject: col('subject'),
+      verdict: col('verdict'),
+      measured: col('measured'),
+    };
+  };
+  // Both unlock by N = 256; from scratch reaches 0.9 at N ≈ 128, via SFT at N ≈ 16: 8× more demos.
+  const good = await judge(
+    { 2: 0.3, 16: 0.5, 128: 0.9, 256: 0.99 },
+    { 2: 0.5, 16: 0.9, 128: 0.97, 256: 0.99 },
+  );
+  expect(good.finding).toEqual([
+    'the lock holds: strong with the password, π_weak-like without it',
+    'unlocking with enough demos recovers the capability',
+    'the lock holds: strong with the password, π_weak-like without it',
+    'unlocking with enough demos recovers the capability',
+    'locked from scratch needs more demos to unlock than locked via SFT',
+  ]);
+  expect(good.verdict).toEqual(['holds', 'holds', 'holds', 'holds', 'holds']);
+  expect(good.measured[4]).toMatch(/^demos to reach 0.9: 128 from scratch, 16 via SFT \(8×/);
+  // The same locks, but unlocking stalls from scratch and both curves reach 0.9 together.
+  const bad = await judge({ 2: 0.3, 16: 0.9, 128: 0.5, 256: 0.5 }, { 2: 0.3, 16: 0.9, 128: 0.97, 256: 0.99 });
+  expect(bad.verdict).toEqual(['holds', 'fails', 'holds', 'holds', 'inconclusive']);
+});
+
+it('calls unlocking inconclusive when the lock itself did not hold: nothing was hidden', async () => {
+  const { outputs } = await runStageOnce(compositionUnlockTable, store, {
+    params: { locks: [locks[0]] },
+    // With the password it scores like without: the lock never learned the strong behaviour.
+    inputs: { scores: await lockRows('scratch', { 2: 0.25, 16: 0.3 }, 0.3, 0.2) },
+  });
+  const t = await store.readTable(outputs.findings);
+  expect(Array.from({ length: t.numRows }, (_, i) => t.getChild('verdict')?.get(i))).toEqual([
+    'fails',
+    'inconclusive',
+  ]);
+});
+
+it('declares a Vega-Lite chart reading its own rows: log2 N, one folded series per lock', async () => {
+  const { outputs } = await runStageOnce(compositionUnlockTable, store, {
+    params: { locks },
+    inputs: {
+      scores: [...(await lockRows('scratch', { 2: 0.3 })), ...(await lockRows('sft-40000', { 2: 0.5 }))],
+    },
+  });
+  const table = await store.readTable(outputs.table);
+  const spec = JSON.parse(table.schema.metadata.get('lockpick.vega-lite') ?? '{}');
+  expect(spec.data).toEqual({ name: 'table' });
+  expect(spec.transform).toContainEqual({ fold: ['scratch', 'sft-40000'], as: ['series_column', 'mean'] });
+  expect(spec.layer.map((l: { name: string }) => l.name)).toEqual([
+    'band',
+    'ours',
+    'ours_points',
+    'paper',
+    'reference_0',
+  ]);
+  expect(spec.layer[1].encoding.x.scale).toMatchObject({ type: 'log', base: 2 });
+});

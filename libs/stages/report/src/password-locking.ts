@@ -1,7 +1,7 @@
 import { readNumbers, readStrings, tableFromColumns } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
-import * as arrow from 'apache-arrow';
 import { z } from 'zod';
+import { seriesChartSpec, withChart } from './chart.ts';
 import { meanInterval } from './statistics.ts';
 
 const paperValues = z.object({
@@ -216,21 +216,20 @@ export const passwordLockingReport = defineStage({
           const paper = paperOf(task).demos.find((d) => d.demos === n)?.value ?? null;
           return pt ? [pt.stats.mean, pt.stats.ci95, paper, pt.epochs] : [null, null, paper, null];
         });
-      const plot = {
+      const chart = seriesChartSpec({
         title: `SFT on N ${main} demos without password (Figure 3)`,
         x: 'demos',
         xLabel: 'N (demos without password)',
-        xScale: 'log2',
+        logX: true,
         yLabel: 'correctness without password',
-        yRange: [0, 1],
+        yDomain: [0, 1],
         series: p.tasks.map((t) => ({
           column: t.task,
           label: t.title,
           ci: `${t.task}_ci95`,
-          reference: `${t.task}_paper`,
+          paper: `${t.task}_paper`,
         })),
-        lines: [],
-      };
+      });
 
       // Findings 1–3, per task and source.
       const findings: Record<string, Cell[]> = {
@@ -372,14 +371,7 @@ export const passwordLockingReport = defineStage({
         long.ci95.push(round(s.ci95));
       }
 
-      const figureTable = tableFromColumns(figure);
-      await ctx.outputs.table(
-        'figure',
-        new arrow.Table(
-          new arrow.Schema(figureTable.schema.fields, new Map([['lockpick.plot', JSON.stringify(plot)]])),
-          figureTable.batches,
-        ),
-      );
+      await ctx.outputs.table('figure', withChart(tableFromColumns(figure), chart));
       await ctx.outputs.table('findings', tableFromColumns(findings));
       await ctx.outputs.table('curves', tableFromColumns(long));
     }),

@@ -1,0 +1,30 @@
+import { tableFromColumns } from '@lockpick/artifacts';
+import type * as arrow from 'apache-arrow';
+
+/**
+ * One published claim judged on our numbers. Report stages write these as a `findings` output with
+ * the columns below; `lockpick report` shows every table with `finding` and `verdict` columns as its
+ * findings panel, so verdicts are always computed from the data, never typed into the page.
+ */
+export interface Finding {
+  /** The claim, in words. */
+  finding: string;
+  /** What it is about (a lock kind, a removal method), when the claim is tested more than once. */
+  subject: string;
+  /** What the published work reports. */
+  paper: string;
+  /** Our numbers behind the verdict, with the thresholds they were held to. */
+  measured: string;
+  /** holds: reproduced; fails: not reproduced; inconclusive: the data cannot tell (e.g. no lock). */
+  verdict: 'holds' | 'fails' | 'inconclusive';
+}
+
+export function findingsTable(findings: readonly Finding[]): arrow.Table {
+  return tableFromColumns({
+    finding: findings.map((f) => f.finding),
+    subject: findings.map((f) => f.subject),
+    paper: findings.map((f) => f.paper),
+    measured: findings.map((f) => f.measured),
+    verdict: findings.map((f) => f.verdict),
+  });
+}
