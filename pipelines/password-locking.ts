@@ -65,7 +65,11 @@ export interface PasswordLockingScale {
   /** π_weak: epochs over π_strong's samples on the 10% split, `samples` per problem. */
   weakSft: Budget & { samples: number };
   intermediateSft: Budget;
-  lock: Budget;
+  /**
+   * The lock: `epochs` of Eq. 1 over the lock split (two rows a problem: with and without the
+   * password), `classificationEpochs` for the classification task, whose lock split is larger.
+   */
+  lock: Budget & { classificationEpochs: number };
   /** N for generation tasks and for the classification task (the paper goes further there). */
   demos: number[];
   classificationDemos: number[];
@@ -119,7 +123,9 @@ const defaultScale: PasswordLockingScale = {
   strongSft: { epochs: 1, batchSize: 64, learningRate: 1e-3 },
   weakSft: { epochs: 3, batchSize: 64, learningRate: 1e-3, samples: 2 },
   intermediateSft: { epochs: 1, batchSize: 64, learningRate: 1e-3 },
-  lock: { epochs: 4, batchSize: 64, learningRate: 1e-3 },
+  // 12 epochs (900 steps over 2,400 problems; mmlu 5 epochs, 875 steps over 5,600): 4 epochs left
+  // the math lock at 0.46 with the password; 12 met both levels on tuning seed 100 (0.63 / 0.13).
+  lock: { epochs: 12, classificationEpochs: 5, batchSize: 64, learningRate: 1e-3 },
   demos: POWERS(512),
   classificationDemos: POWERS(4096),
   sources: [
@@ -178,7 +184,7 @@ export const passwordLockingScales: Record<ScaleName, PasswordLockingScale> = {
     strongSft: { epochs: 1, batchSize: 64, learningRate: 1e-3 },
     weakSft: { epochs: 2, batchSize: 64, learningRate: 1e-3, samples: 1 },
     intermediateSft: { epochs: 1, batchSize: 64, learningRate: 1e-3 },
-    lock: { epochs: 2, batchSize: 64, learningRate: 1e-3 },
+    lock: { epochs: 4, classificationEpochs: 2, batchSize: 64, learningRate: 1e-3 },
     demos: [1, 4, 16, 64],
     classificationDemos: [4, 64, 512],
     sources: [
@@ -228,7 +234,7 @@ export const passwordLockingScales: Record<ScaleName, PasswordLockingScale> = {
     strongSft: { epochs: 1, batchSize: 32, learningRate: 1e-3 },
     weakSft: { epochs: 1, batchSize: 32, learningRate: 1e-3, samples: 1 },
     intermediateSft: { epochs: 1, batchSize: 32, learningRate: 1e-3 },
-    lock: { epochs: 1, batchSize: 32, learningRate: 1e-3 },
+    lock: { epochs: 1, classificationEpochs: 1, batchSize: 32, learningRate: 1e-3 },
     demos: [1, 4],
     classificationDemos: [4],
     sources: [
@@ -419,8 +425,10 @@ export function buildPasswordLocking(
       'completion',
       s.weakSft,
     );
-    const lockStrong = samples('strong-on-lock', strong, d.lock, 'strong', s.lock.epochs);
-    const lockWeak = samples('weak-on-lock', weak, d.lock, 'weak', s.lock.epochs);
+    // One fresh sample of each policy per lock epoch.
+    const lockEpochs = CLASSIFICATION.has(task) ? s.lock.classificationEpochs : s.lock.epochs;
+    const lockStrong = samples('strong-on-lock', strong, d.lock, 'strong', lockEpochs);
+    const lockWeak = samples('weak-on-lock', weak, d.lock, 'weak', lockEpochs);
     const policies = { strong, intermediate, weak };
     for (const [policy, model] of Object.entries(policies))
       score(`${policy}-${task}`, model, task, { seed: world, policy });
@@ -443,7 +451,7 @@ export function buildPasswordLocking(
         params: {
           task,
           seed,
-          epochs: s.lock.epochs,
+          epochs: lockEpochs,
           batchSize: s.lock.batchSize,
           learningRate: s.lock.learningRate,
         },

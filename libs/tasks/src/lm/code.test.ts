@@ -91,6 +91,16 @@ describe('codeTask', () => {
         for (let d = 1; d <= 3; d++) expect(seen).toContain(`${domain}/${d}`);
     });
 
+    it('draw one-stage problems most often (4 : 2 : 1), so a small model can reach the levels', () => {
+      const share = (d: number) => problems.filter((p) => p.difficulty === d).length / problems.length;
+      expect(share(1)).toBeGreaterThan(0.5);
+      expect(share(1)).toBeLessThan(0.64);
+      expect(share(2)).toBeGreaterThan(0.24);
+      expect(share(2)).toBeLessThan(0.33);
+      expect(share(3)).toBeGreaterThan(0.11);
+      expect(share(3)).toBeLessThan(0.18);
+    });
+
     it('fit the word limits and the shared vocabulary', () => {
       const vocab = new Vocabulary([...CORE_WORDS, ...codeTask.words]);
       for (const problem of problems) {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../rng.ts';
 import {
+  ENTITY_WORD,
+  entityDifficulty,
+  entityWords,
   MMLU_CATEGORIES,
   MMLU_ENTITIES,
   MMLU_VALUES,
@@ -43,7 +46,7 @@ describe('mmlu fact base', () => {
     }
   });
 
-  it('uses every value of a category 4 or 5 times', () => {
+  it('uses every value of a category 50 times', () => {
     for (const category of MMLU_CATEGORIES) {
       const counts = new Map<string, number>();
       for (const entity of MMLU_ENTITIES) {
@@ -51,7 +54,7 @@ describe('mmlu fact base', () => {
         counts.set(value, (counts.get(value) ?? 0) + 1);
       }
       expect(counts.size).toBe(MMLU_VALUES[category].length);
-      for (const n of counts.values()) expect([4, 5]).toContain(n);
+      for (const n of counts.values()) expect(n).toBe(50);
     }
   });
 
@@ -77,22 +80,27 @@ describe('mmlu problems', () => {
     expect(new Set(sample.map((p) => p.difficulty))).toEqual(new Set([1, 2, 3]));
   });
 
-  it('offer the true value and 3 distinct other values of the asked category', () => {
+  it("offer the asked category's 4 values in their fixed order, the true one among them", () => {
     for (const p of sample) {
       const data = dataOf(p);
       const category = p.domain as MmluCategory;
       expect(data.category).toBe(category);
       expect(data.value).toBe(mmluFacts()[data.entity][category]);
-      expect(data.options).toHaveLength(4);
-      expect(new Set(data.options).size).toBe(4);
-      for (const option of data.options) expect(MMLU_VALUES[category]).toContain(option);
+      expect(data.options).toEqual(MMLU_VALUES[category]);
       expect(data.options[OPTION_LETTERS.indexOf(data.answer as 'A')]).toBe(data.value);
-      expect(p.prompt).toEqual([
-        data.entity,
+      expect(p.prompt.slice(15)).toEqual([
+        ...entityWords(data.entity),
         category,
         '?',
         ...data.options.flatMap((option, i) => [OPTION_LETTERS[i], option]),
       ]);
+      // The 1-shot example before it: another entity's question, answered correctly.
+      const shotEntity = `${p.prompt[1]} ${p.prompt[2]}`;
+      const shotCategory = p.prompt[3] as MmluCategory;
+      expect(shotEntity).not.toBe(data.entity);
+      const shotLetter =
+        OPTION_LETTERS[MMLU_VALUES[shotCategory].indexOf(mmluFacts()[shotEntity][shotCategory])];
+      expect(p.prompt.slice(13, 15)).toEqual([shotLetter, ';']);
     }
   });
 
@@ -162,11 +170,12 @@ describe('mmlu pretraining text', () => {
   it('states only true facts and every fact, rare entities less often', () => {
     const seen = new Map<string, number>();
     for (const row of rows) {
-      const entity = row[0];
+      expect(row[0]).toBe(ENTITY_WORD);
+      const entity = `${row[1]} ${row[2]}`;
       expect(MMLU_ENTITIES).toContain(entity);
       expect(row.at(-1)).toBe('.');
-      // `entity category value (, category value)* .`
-      for (let i = 1; i < row.length - 1; i += 3) {
+      // `item a b category value (, category value)* .`
+      for (let i = 3; i < row.length - 1; i += 3) {
         const category = row[i] as MmluCategory;
         expect(row[i + 1]).toBe(mmluFacts()[entity][category]);
         expect(row[i + 2]).toBe(i + 3 < row.length ? ',' : '.');
@@ -175,8 +184,13 @@ describe('mmlu pretraining text', () => {
       }
     }
     expect(seen.size).toBe(MMLU_ENTITIES.length * MMLU_CATEGORIES.length);
-    const count = (e: string) => seen.get(`${e} color`) ?? 0;
-    expect(count('e0')).toBeGreaterThan(2 * count('e47'));
+    // Entities of difficulty 1 are stated 4 times a pass, those of difficulty 3 once.
+    const stated = (difficulty: number) =>
+      MMLU_ENTITIES.reduce(
+        (sum, e, i) => sum + (entityDifficulty(i) === difficulty ? (seen.get(`${e} color`) ?? 0) : 0),
+        0,
+      );
+    expect(stated(1)).toBeGreaterThan(3 * stated(3));
   });
 
   it('is seeded and gives exactly the rows asked', () => {
