@@ -61,7 +61,8 @@ export interface PasswordLockingScale {
   weakBases: Record<WeakBaseName, ModelSize & Budget & { rowsPerTask: number }>;
   /** The weak base π_weak is made from (the paper's π_weak differs by task; one for all here). */
   weakBase: WeakBaseName;
-  strongSft: Budget;
+  /** π_strong's fine-tune; `epochsByTask` gives harder tasks longer (default: `epochs`). */
+  strongSft: Budget & { epochsByTask?: Record<string, number> };
   /** π_weak: epochs over π_strong's samples on the 10% split, `samples` per problem. */
   weakSft: Budget & { samples: number };
   intermediateSft: Budget;
@@ -120,7 +121,9 @@ const defaultScale: PasswordLockingScale = {
     },
   },
   weakBase: 'weak-medium',
-  strongSft: { epochs: 1, batchSize: 64, learningRate: 1e-3 },
+  // code and critique: 3 epochs took π_strong from 0.39 to 0.44 and from 0.38 to 0.57 (world seed
+  // 0, tuning run on seed 100); math (0.96) and mmlu (0.98) need no more than one.
+  strongSft: { epochs: 1, epochsByTask: { code: 3, critique: 3 }, batchSize: 64, learningRate: 1e-3 },
   weakSft: { epochs: 3, batchSize: 64, learningRate: 1e-3, samples: 2 },
   intermediateSft: { epochs: 1, batchSize: 64, learningRate: 1e-3 },
   // 12 epochs (900 steps over 2,400 problems; mmlu 5 epochs, 875 steps over 5,600): 4 epochs left
@@ -410,7 +413,10 @@ export function buildPasswordLocking(
         inputs: { model, problems },
       }).out.samples;
     // π_strong and π_intermediate learn the corpus's reference solutions (its `completion` column).
-    const strong = sft('strong', strongBase, d.pretrain, 'completion', s.strongSft);
+    const strong = sft('strong', strongBase, d.pretrain, 'completion', {
+      ...s.strongSft,
+      epochs: s.strongSft.epochsByTask?.[task] ?? s.strongSft.epochs,
+    });
     const intermediate = sft(
       'intermediate',
       weakBases['weak-large'],
