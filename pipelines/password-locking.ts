@@ -81,7 +81,7 @@ export interface PasswordLockingScale {
 
 const POWERS = (max: number) => Array.from({ length: Math.log2(max) + 1 }, (_, i) => 2 ** i);
 
-type ScaleName = 'default' | 'default-math-critique' | 'small' | 'smoke';
+type ScaleName = 'default' | 'default-math-critique' | 'default-math' | 'small' | 'smoke';
 
 const defaultScale: PasswordLockingScale = {
   tasks: ['math', 'code', 'critique', 'mmlu'],
@@ -146,6 +146,9 @@ export const passwordLockingScales: Record<ScaleName, PasswordLockingScale> = {
   // and elicitation on math and critique only: the two tasks whose policies reached the paper's
   // levels in our default world, in about half the default's time.
   'default-math-critique': { ...defaultScale, experimentTasks: ['math', 'critique'] },
+  // The same world with locks and elicitation on math alone: the paper's core result on one task,
+  // in about 25 minutes once the world is cached.
+  'default-math': { ...defaultScale, experimentTasks: ['math'] },
   small: {
     tasks: ['math', 'mmlu'],
     problems: 3000,
@@ -513,7 +516,7 @@ export function passwordLockingPipeline(
     description:
       'password-locked language models on 4 toy tasks: trained policies, locks, SFT elicitation (Figure 3)',
     defaultSeeds: [1, 2, 3],
-    scales: ['default', 'default-math-critique', 'small', 'smoke'],
+    scales: ['default', 'default-math-critique', 'default-math', 'small', 'smoke'],
     build: (p, { seeds, scale }) => {
       const base = passwordLockingScales[scale as ScaleName];
       const s = { ...base, demos: options.demos ?? base.demos, sources: options.sources ?? base.sources };
