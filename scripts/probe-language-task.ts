@@ -39,14 +39,6 @@ const problems = Array.from({ length: option('problems', 20_000) }, () => task.g
 const held = Array.from({ length: option('eval', 400) }, () => task.generate(rng));
 const textRows = option('text', 20_000);
 const texts = textRows > 0 && task.pretrainingText ? task.pretrainingText(rng, textRows) : [];
-// --matching K: K problems of pure option matching (`e17 color red ? A red B blue C green D gold` → B),
-// the second half of an MMLU answer without the recall, as a curriculum candidate.
-const matchingOf = (p: (typeof problems)[number]) => {
-  const d = p.data as { category: string; value: string; answer: string };
-  return { ...p, prompt: [p.prompt[0], d.category, d.value, ...p.prompt.slice(2)] };
-};
-const matching = Array.from({ length: option('matching', 0) }, () => matchingOf(task.generate(rng)));
-const heldMatching = matching.length > 0 ? held.map(matchingOf) : [];
 const data = concatTokenRows([
   sftTokenRows(
     LM_VOCABULARY,
@@ -54,11 +46,6 @@ const data = concatTokenRows([
     problems.map((p) => ({ prompt: p.prompt, completion: task.reference(p) })),
   ),
   ...(texts.length > 0 ? [textTokenRows(LM_VOCABULARY, texts, layout.seqLen)] : []),
-  sftTokenRows(
-    LM_VOCABULARY,
-    layout,
-    matching.map((p) => ({ prompt: p.prompt, completion: task.reference(p) })),
-  ),
 ]);
 
 await initBackend();
@@ -118,6 +105,6 @@ for (let round = 1; round <= rounds; round++) {
   });
   console.log(
     `round ${round} (${round * steps} steps, ${((Date.now() - started) / 1000).toFixed(0)} s): ` +
-      `loss ${result.summary.finalLoss.toFixed(3)}, held-out correct ${heldOutCorrectness(held)}, matching ${heldOutCorrectness(heldMatching)}`,
+      `loss ${result.summary.finalLoss.toFixed(3)}, held-out correct ${heldOutCorrectness(held)}`,
   );
 }
