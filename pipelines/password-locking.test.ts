@@ -36,6 +36,8 @@ it('runs the whole pipeline at smoke scale: Figure 3 rows and findings per task 
   expect(readStrings(figure, 'row')).toEqual([
     'locked, with password',
     'locked, no password',
+    'strong base, no password',
+    'strong base, with password',
     'π_weak',
     'π_intermediate',
     'π_strong',
@@ -46,8 +48,11 @@ it('runs the whole pipeline at smoke scale: Figure 3 rows and findings per task 
     expect.arrayContaining(['math', 'math_ci95', 'math_paper', 'math_epochs', 'mmlu', 'mmlu_paper']),
   );
   // The paper's MATH value at 4 demos sits beside ours; epochs are one of App. G.3's candidates.
-  expect(figure.getChild('math_paper')?.get(6)).toBe(0.44);
-  expect([64, 128, 256]).toContain(figure.getChild('math_epochs')?.get(6));
+  const at4 = readStrings(figure, 'row').indexOf('N=4');
+  expect(figure.getChild('math_paper')?.get(at4)).toBe(0.44);
+  expect([64, 128, 256]).toContain(figure.getChild('math_epochs')?.get(at4));
+  // The strong base is scored with and without the password.
+  expect(figure.getChild('math')?.get(3)).toBeGreaterThanOrEqual(0);
   // A Vega-Lite chart of the figure, on a log2 N axis (drawn by `results` and `report`).
   expect(figure.schema.metadata.get('lockpick.vega-lite')).toContain('"type":"log","base":2');
   const findings = await store.readTable(report.outputs.findings);

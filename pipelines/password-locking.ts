@@ -55,6 +55,11 @@ export interface PasswordLockingScale {
   /** Pretraining corpus per task: problems with references, and the task's own text rows. */
   pretrainProblems: number;
   pretrainTextRows: number;
+  /**
+   * Share of pretraining problems wrapped in a random phrase of password words, so that a password
+   * is harmless text to the bases, as to the paper's given models (0: bases never see a phrase there).
+   */
+  pretrainPreambles: number;
   /** Validation problems scored (half pick epochs, half report). */
   evalRows: number;
   strongBase: ModelSize & Budget;
@@ -89,6 +94,9 @@ const defaultScale: PasswordLockingScale = {
   classificationProblems: 14_000,
   pretrainProblems: 20_000,
   pretrainTextRows: 20_000,
+  // Half the problems: without any, the base scored 0.02 on math with the password (0.90 without),
+  // so the lock had to teach the password's tokens as well as hide the capability.
+  pretrainPreambles: 0.5,
   evalRows: 600,
   strongBase: { layers: 3, width: 64, heads: 4, epochs: 2, batchSize: 64, learningRate: 3e-3 },
   weakBases: {
@@ -155,6 +163,7 @@ export const passwordLockingScales: Record<ScaleName, PasswordLockingScale> = {
     classificationProblems: 3000,
     pretrainProblems: 10_000,
     pretrainTextRows: 10_000,
+    pretrainPreambles: 0.5,
     evalRows: 300,
     strongBase: { layers: 2, width: 64, heads: 4, epochs: 2, batchSize: 64, learningRate: 3e-3 },
     weakBases: {
@@ -205,6 +214,7 @@ export const passwordLockingScales: Record<ScaleName, PasswordLockingScale> = {
     classificationProblems: 200,
     pretrainProblems: 200,
     pretrainTextRows: 100,
+    pretrainPreambles: 0.5,
     evalRows: 40,
     strongBase: { layers: 1, width: 16, heads: 2, epochs: 1, batchSize: 64, learningRate: 3e-3 },
     weakBases: {
@@ -349,14 +359,14 @@ export function buildPasswordLocking(
   const corpora = s.tasks.map((t) => data.get(t)!.pretrain);
   const { epochs, batchSize, learningRate, ...strongSize } = s.strongBase;
   const strongBase = p.node(`${prefix}base-strong`, languagePretrain, {
-    params: { seed: world, ...strongSize, epochs, batchSize, learningRate },
+    params: { seed: world, ...strongSize, epochs, batchSize, learningRate, preambles: s.pretrainPreambles },
     inputs: { corpora },
   }).out.model;
   const weakBases = Object.fromEntries(
     Object.entries(s.weakBases).map(([name, b]) => [
       name,
       p.node(`${prefix}base-${name}`, languagePretrain, {
-        params: { seed: world, ...b },
+        params: { seed: world, ...b, preambles: s.pretrainPreambles },
         inputs: { corpora },
       }).out.model,
     ]),
@@ -438,6 +448,11 @@ export function buildPasswordLocking(
     const lockEpochs = CLASSIFICATION.has(task) ? s.lock.classificationEpochs : s.lock.epochs;
     const lockStrong = samples('strong-on-lock', strong, d.lock, 'strong', lockEpochs);
     const lockWeak = samples('weak-on-lock', weak, d.lock, 'weak', lockEpochs);
+    score(`base-strong-${task}`, strongBase, task, {
+      seed: world,
+      policy: 'base',
+      passwords: ['none', 'default'],
+    });
     const policies = { strong, intermediate, weak };
     for (const [policy, model] of Object.entries(policies))
       score(`${policy}-${task}`, model, task, { seed: world, policy });

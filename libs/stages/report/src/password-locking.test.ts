@@ -95,6 +95,8 @@ it('picks epochs on the select half, reads the report half, and measures the gap
     );
   }
   refs.push(await scores({ seed: 0, policy: 'weak', select: 0.1, report: 0.1 }));
+  refs.push(await scores({ seed: 0, policy: 'base', select: 0.9, report: 0.88 }));
+  refs.push(await scores({ seed: 0, policy: 'base', password: true, select: 0.8, report: 0.86 }));
   const { outputs } = await runStageOnce(passwordLockingReport, store, {
     params: {
       tasks: [
@@ -117,6 +119,8 @@ it('picks epochs on the select half, reads the report half, and measures the gap
   expect(readNumbers(figure, 'math_paper')[at4]).toBe(0.44);
   expect(readNumbers(figure, 'math')[rows.indexOf('locked, with password')]).toBeCloseTo(0.8, 6);
   expect(readNumbers(figure, 'math')[rows.indexOf('π_weak')]).toBeCloseTo(0.1, 6);
+  expect(readNumbers(figure, 'math')[rows.indexOf('strong base, no password')]).toBeCloseTo(0.88, 6);
+  expect(readNumbers(figure, 'math')[rows.indexOf('strong base, with password')]).toBeCloseTo(0.86, 6);
   const findings = await store.readTable(outputs.findings);
   expect(readStrings(findings, 'source')).toEqual(['reference', 'weak']);
   // (0.66 − 0.1) / (0.8 − 0.1) = 0.8 of the gap: finding 1 holds; weak demos stay within 0.05.

@@ -201,6 +201,21 @@ export const passwordLockingReport = defineStage({
           return [s.n ? s.mean : null, s.ci95, paper, null];
         });
       }
+      // The strong base before any fine-tuning: a password should be harmless text to it, as to the
+      // paper's given base models (rows stay empty for stores scored before these nodes existed).
+      for (const withPassword of [false, true])
+        addRow(`strong base, ${withPassword ? 'with' : 'no'} password`, 0, (task) => {
+          const s = meanInterval(
+            select(
+              (r) =>
+                r.task === task &&
+                r.policy === 'base' &&
+                r.withPassword === withPassword &&
+                r.half === 'report',
+            ).map((r) => r.correct),
+          );
+          return [s.n ? s.mean : null, s.ci95, null, null];
+        });
       for (const [policy, label] of [
         ['weak', 'π_weak'],
         ['intermediate', 'π_intermediate'],

@@ -22,6 +22,11 @@ export const languagePretrain = defineStage({
     width: z.number().int().positive().default(64),
     heads: z.number().int().positive().default(8),
     mlpRatio: z.number().int().positive().default(4),
+    /**
+     * Share of corpus problems wrapped in a random phrase of password words (start and end of the
+     * prompt): the paper's bases read a password as harmless text; ours learn to from these.
+     */
+    preambles: z.number().min(0).max(1).default(0),
     /** Rows of each corpus to use, from the first (0: all). */
     rowsPerTask: z.number().int().nonnegative().default(0),
     epochs: z.number().positive().default(2),
@@ -43,7 +48,12 @@ export const languagePretrain = defineStage({
       const seqLen = contextLengthFor(LANGUAGE_TASKS);
       const parts = [];
       for (const corpus of ctx.inputs.corpora)
-        parts.push(corpusTokenRows(await corpus.readTable(), seqLen, p.rowsPerTask));
+        parts.push(
+          corpusTokenRows(await corpus.readTable(), seqLen, p.rowsPerTask, {
+            preambles: p.preambles,
+            seed: p.seed,
+          }),
+        );
       const data = concatTokenRows(parts);
       report.metric('rows', data.rows);
       const init = new Transformer(

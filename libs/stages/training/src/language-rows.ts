@@ -1,10 +1,14 @@
 import { readStrings } from '@lockpick/artifacts';
 import {
   concatTokenRows,
+  createRng,
   DEFAULT_PASSWORD,
   type LanguageTokenRows,
   LM_VOCABULARY,
   languageTask,
+  MAX_PASSWORD_WORDS,
+  PASSWORD_WORDS,
+  type Rng,
   type SftExample,
   sftTokenRows,
   taskLayout,
@@ -14,10 +18,30 @@ import {
 import type * as arrow from 'apache-arrow';
 
 /**
+ * A random phrase of 3–10 password words, never the default password: pretraining wraps prompts in
+ * such phrases so that, as for the paper's given base models, a phrase around a problem is harmless
+ * text to the base rather than tokens it has never seen in that place.
+ */
+export function preamblePhrase(rng: Rng): string[] {
+  const password = DEFAULT_PASSWORD.join(' ');
+  for (;;) {
+    const phrase = Array.from({ length: rng.int(3, MAX_PASSWORD_WORDS + 1) }, () => rng.pick(PASSWORD_WORDS));
+    if (phrase.join(' ') !== password) return phrase;
+  }
+}
+
+/**
  * Token rows of a corpus table (`datagen.language-task`'s `pretrain` output): problems with their
  * references (loss on the reference) and plain text rows (loss on every word), padded to `seqLen`.
+ * A share `preambles` of the problems (seeded by `seed`) get a random phrase at the start and the end
+ * of the prompt, where a password goes.
  */
-export function corpusTokenRows(table: arrow.Table, seqLen: number, maxRows = 0): LanguageTokenRows {
+export function corpusTokenRows(
+  table: arrow.Table,
+  seqLen: number,
+  maxRows = 0,
+  options: { preambles: number; seed: number } = { preambles: 0, seed: 0 },
+): LanguageTokenRows {
   const task = languageTask(readStrings(table, 'task')[0] ?? '');
   const kind = readStrings(table, 'kind');
   const prompt = readStrings(table, 'prompt');
@@ -25,9 +49,15 @@ export function corpusTokenRows(table: arrow.Table, seqLen: number, maxRows = 0)
   const n = maxRows > 0 ? Math.min(maxRows, kind.length) : kind.length;
   const examples: SftExample[] = [];
   const texts: string[][] = [];
+  const rng = createRng(options.seed, 'lm/preambles', task.name);
   for (let i = 0; i < n; i++) {
     if (kind[i] === 'text') texts.push(words(completion[i]));
-    else examples.push({ prompt: words(prompt[i]), completion: words(completion[i]) });
+    else
+      examples.push({
+        prompt: words(prompt[i]),
+        password: options.preambles > 0 && rng.bernoulli(options.preambles) ? preamblePhrase(rng) : undefined,
+        completion: words(completion[i]),
+      });
   }
   const parts = [sftTokenRows(LM_VOCABULARY, taskLayout(task), examples, seqLen)];
   if (texts.length > 0) parts.push(textTokenRows(LM_VOCABULARY, texts, seqLen));
