@@ -7,14 +7,6 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ArtifactStore, NoStoreError, StoreBusyError } from '@lockpick/artifacts';
 import {
-  checkRedisReachable,
-  isRemoteStoreUrl,
-  NodeQueue,
-  runPipelineOnCluster,
-  SharedStore,
-  startClusterWorker,
-} from '@lockpick/cluster';
-import {
   describeRunSettings,
   isSmokeScale,
   type PipelineDefinition,
@@ -40,6 +32,12 @@ import { loadResults } from './results-data.ts';
 import { BEFORE_IDS, formatRuns } from './runs.ts';
 import { didYouMean } from './suggest.ts';
 import { formatTable, type TableFormat } from './table-format.ts';
+
+/**
+ * The cluster library, loaded only by the commands that use a queue or an S3 store: BullMQ and the
+ * AWS SDK take a second or two to import, which every other command would pay at start-up.
+ */
+const cluster = () => import('@lockpick/cluster');
 
 const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 const PIPELINES_DIR = path.join(REPO_ROOT, 'pipelines');
@@ -348,7 +346,7 @@ function storeTextOf(
 /** The shared store's URL when the store given is one (file:///folder or s3://bucket/prefix). */
 export function sharedStoreUrlOf(values: { store?: string }, env: NodeJS.ProcessEnv): string | undefined {
   const given = storeTextOf(values, env);
-  return given && isRemoteStoreUrl(given.text) ? given.text : undefined;
+  return given && /^(file|s3):\/\//.test(given.text) ? given.text : undefined;
 }
 
 /**
@@ -399,6 +397,7 @@ async function openStore(
       throw new UsageError(
         `${url}: an S3 store is written by workers only: run with --queue redis://HOST:PORT (and gc is not available on S3)`,
       );
+    const { SharedStore } = await cluster();
     const shared = await SharedStore.open(url, cacheRootOf(values, process.env, url));
     try {
       await shared.mirror((message) => process.stderr.write(`warning: ${message}\n`));
@@ -563,6 +562,7 @@ async function runSource(
     );
   if (jobs !== undefined)
     throw new UsageError('--jobs does not apply with --queue: each worker has its own --concurrency');
+  const { checkRedisReachable, NodeQueue, runPipelineOnCluster, SharedStore } = await cluster();
   await checkRedisReachable(values.queue).catch((error: Error) => {
     throw new UsageError(error.message);
   });
@@ -594,6 +594,7 @@ async function commandWorker(args: string[], values: Values): Promise<number> {
   if (values.backend !== undefined) process.env.LOCKPICK_BACKEND = values.backend;
   const concurrency = integerOption(values, 'concurrency', 1) ?? availableParallelism();
   const stallMs = integerOption(values, 'stall-ms', 100);
+  const { checkRedisReachable, SharedStore, startClusterWorker } = await cluster();
   await checkRedisReachable(values.queue).catch((error: Error) => {
     throw new UsageError(error.message);
   });

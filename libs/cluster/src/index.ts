@@ -7,6 +7,5 @@ export { checkRedisReachable, NODE_QUEUE, NodeQueue, redisConnection } from './q
 export type { RemoteStore } from './remote-store.ts';
 export { FolderRemoteStore, isRemoteStoreUrl } from './remote-store.ts';
 export type { S3Location } from './s3-remote-store.ts';
-export { parseS3Url, S3RemoteStore } from './s3-remote-store.ts';
 export type { FetchResult } from './shared-store.ts';
 export { openRemoteStore, SharedStore } from './shared-store.ts';

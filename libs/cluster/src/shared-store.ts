@@ -10,7 +10,6 @@ import {
   sha256,
 } from '@lockpick/artifacts';
 import { FolderRemoteStore, type RemoteStore } from './remote-store.ts';
-import { parseS3Url, S3RemoteStore } from './s3-remote-store.ts';
 
 const HASH_RE = /^[0-9a-f]{64}$/;
 const NAME_RE = /^[\w-][\w.-]*$/;
@@ -21,7 +20,12 @@ export type FetchResult = 'ok' | 'missing' | 'corrupt';
 /** Opens a remote store from its URL: `file:///shared/folder` or `s3://bucket/prefix`. */
 export async function openRemoteStore(url: string): Promise<RemoteStore> {
   if (url.startsWith('file://')) return FolderRemoteStore.open(url);
-  if (url.startsWith('s3://')) return new S3RemoteStore(url, parseS3Url(url));
+  if (url.startsWith('s3://')) {
+    // Loaded only for S3: the AWS SDK takes most of a second to import, which a worker on a shared
+    // folder should not pay.
+    const { parseS3Url, S3RemoteStore } = await import('./s3-remote-store.ts');
+    return new S3RemoteStore(url, parseS3Url(url));
+  }
   throw new Error(`${url}: a remote store is file:///folder or s3://bucket/prefix`);
 }
 
