@@ -232,4 +232,37 @@ export default definePipeline({
       await fs.rm(generated, { recursive: true, force: true });
     }
   });
+  it('keeps going past a failure, and Ctrl-C takes queued nodes back off the queue', async () => {
+    const w = worker('a');
+    const failing = await inProcess(
+      'run',
+      tiny,
+      '--scale',
+      'smoke',
+      '--set',
+      'sum-1.fail=true',
+      '--keep-going',
+      '--queue',
+      redis.url,
+      '--store',
+      storeUrl,
+      '--cache',
+      path.join(dir, 'cache-run'),
+    );
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toMatch(/deliberate failure in sum-1/);
+    expect(failing.stdout).toMatch(/3 computed, 0 cached, 1 failed, 1 not run/); // report skipped
+    await w.stop();
+    // No worker now: the run's nodes wait on the queue until Ctrl-C withdraws them.
+    const r = run(tiny, '--scale', 'smoke', '--seeds', '7');
+    await r.waitFor(/tiny: \d+ nodes/);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    r.child.kill('SIGINT');
+    expect(await r.exited).toBe(130);
+    expect(r.stdout).toMatch(/cancelled/);
+    const { NodeQueue } = await import('@lockpick/cluster');
+    const queue = new NodeQueue(redis.url);
+    expect(await queue.queue.getWaitingCount()).toBe(0);
+    await queue.close();
+  });
 });

@@ -501,7 +501,7 @@ async function commandRun(args: string[], values: Values): Promise<number> {
     ? new JsonRenderer(stdoutSink)
     : process.stdout.isTTY
       ? new TerminalRenderer(process.stdout)
-      : new PlainRenderer(stdoutSink);
+      : new PlainRenderer(stdoutSink, values.queue === undefined ? undefined : 'on a cluster worker');
   const abort = new AbortController();
   let interrupts = 0;
   const startupInterrupt = onInterrupt;

@@ -84,6 +84,14 @@ async function computeJob(
   log: (line: string) => void,
 ): Promise<NodeJobResult> {
   const started = performance.now();
+  const timings = {
+    queuedAt: job.timestamp,
+    startedAt: Date.now(),
+    finishedAt: 0,
+    fetchMs: 0,
+    computeMs: 0,
+    publishMs: 0,
+  };
   const data = job.data;
   const shared = options.store;
   const label = `${data.node} ${data.key.slice(0, 12)}`;
@@ -131,9 +139,16 @@ async function computeJob(
   const existing = await shared.readManifest(data.key);
   if (existing && (await outputsPresent(shared, existing.outputs))) {
     log(`done ${label} (already in the shared store)`);
-    return { status: 'computed-elsewhere', durationMs: performance.now() - started, worker: workerName };
+    timings.finishedAt = Date.now();
+    return {
+      status: 'computed-elsewhere',
+      durationMs: performance.now() - started,
+      worker: workerName,
+      timings,
+    };
   }
 
+  let phase = performance.now();
   for (const [input, ref] of Object.entries(data.inputs)) {
     const fetched = await shared.fetchObject(ref.hash);
     if (fetched === 'ok') continue;
@@ -146,6 +161,8 @@ async function computeJob(
     );
   }
 
+  timings.fetchMs = performance.now() - phase;
+  phase = performance.now();
   // A store object per job: the engine sets its onWarning for the length of a run.
   const cache = await ArtifactStore.open(shared.cache.root);
   for (const [i, pin] of pins.entries()) {
@@ -198,10 +215,14 @@ async function computeJob(
   if (summary.failed.length > 0) throw new Error(summary.failed.map((f) => f.error).join('; '));
   const manifest = await cache.readManifest(data.key);
   if (!manifest) throw new Error(`node ${data.node} finished without a manifest in the local cache`);
+  timings.computeMs = performance.now() - phase;
+  phase = performance.now();
   await shared.publish(manifest);
+  timings.publishMs = performance.now() - phase;
+  timings.finishedAt = Date.now();
   const durationMs = performance.now() - started;
   log(`done ${label} (computed in ${(durationMs / 1000).toFixed(1)} s)`);
-  return { status: 'computed', durationMs, worker: workerName };
+  return { status: 'computed', durationMs, worker: workerName, timings };
 }
 
 /** Whether every object a manifest names is in the shared store at its recorded size. */

@@ -2,7 +2,7 @@ export type { ClusterRunOptions } from './cluster-run.ts';
 export { runPipelineOnCluster } from './cluster-run.ts';
 export type { ClusterWorker, ClusterWorkerOptions } from './cluster-worker.ts';
 export { startClusterWorker } from './cluster-worker.ts';
-export type { NodeJobData, NodeJobResult, NodeJobState } from './queue.ts';
+export type { NodeJobData, NodeJobResult, NodeJobState, NodeJobTimings } from './queue.ts';
 export { checkRedisReachable, NODE_QUEUE, NodeQueue, redisConnection } from './queue.ts';
 export type { RemoteStore } from './remote-store.ts';
 export { FolderRemoteStore, isRemoteStoreUrl } from './remote-store.ts';

@@ -29,6 +29,21 @@ export interface NodeJobResult {
   status: 'computed' | 'computed-elsewhere';
   durationMs: number;
   worker: string;
+  /** Where the job's time went, for the cluster benchmark (epoch ms: one clock per machine). */
+  timings: NodeJobTimings;
+}
+
+export interface NodeJobTimings {
+  /** When the run put it on the queue (its clock), when this worker began, and when it was done. */
+  queuedAt: number;
+  startedAt: number;
+  finishedAt: number;
+  /** Inputs fetched from the shared store into the local cache (0 when all were cached already). */
+  fetchMs: number;
+  /** The engine computing the node, from the local cache. */
+  computeMs: number;
+  /** Outputs, then the manifest, uploaded to the shared store. */
+  publishMs: number;
 }
 
 /** What a worker reports while it computes (through BullMQ's job progress). */
