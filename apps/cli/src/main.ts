@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { constants, existsSync, readdirSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, homedir, tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ArtifactStore, NoStoreError, StoreBusyError } from '@lockpick/artifacts';
 import {
@@ -13,6 +15,7 @@ import {
   planPipeline,
   previousNodeRuns,
   type ResolvedPipeline,
+  type RunEvent,
   type RunSummary,
   resolvePipeline,
   runIdOf,
@@ -20,6 +23,7 @@ import {
   runSettings,
   selectNodes,
 } from '@lockpick/engine';
+import type { Observable } from 'rxjs';
 import { formatNodeParams, nodeParams } from './params.ts';
 import { chartRows, chartSpecOf, chartSvg, tableRows } from './plot.ts';
 import { formatDuration, JsonRenderer, PlainRenderer, type RunRenderer, TerminalRenderer } from './render.ts';
@@ -28,6 +32,12 @@ import { loadResults } from './results-data.ts';
 import { BEFORE_IDS, formatRuns } from './runs.ts';
 import { didYouMean } from './suggest.ts';
 import { formatTable, type TableFormat } from './table-format.ts';
+
+/**
+ * The cluster library, loaded only by the commands that use a queue or an S3 store: BullMQ and the
+ * AWS SDK take a second or two to import, which every other command would pay at start-up.
+ */
+const cluster = () => import('@lockpick/cluster');
 
 const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 const PIPELINES_DIR = path.join(REPO_ROOT, 'pipelines');
@@ -49,6 +59,10 @@ const options = {
   rows: { type: 'string' },
   plots: { type: 'string' },
   out: { type: 'string' },
+  queue: { type: 'string' },
+  cache: { type: 'string' },
+  concurrency: { type: 'string' },
+  'stall-ms': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -81,7 +95,24 @@ const OPTION_HELP: Record<OptionName, [string, string]> = {
       'in the store, when the store is writable)',
   ],
   out: ['--out DIR', 'where report writes index.html (default: report/ in the store)'],
-  store: ['--store DIR', 'artifact store (default: LOCKPICK_STORE, else data/ in the repository)'],
+  store: [
+    '--store DIR|URL',
+    'artifact store (default: LOCKPICK_STORE, else data/ in the repository); a shared one\n' +
+      'is file:///folder or s3://bucket/prefix[?endpoint=URL&region=R]',
+  ],
+  queue: ['--queue redis://HOST:PORT', "run the pipeline's nodes on workers through this Redis"],
+  cache: [
+    '--cache DIR',
+    'local cache of a shared store (default: LOCKPICK_CACHE, else ~/.cache/lockpick/<store>)',
+  ],
+  concurrency: [
+    '--concurrency N',
+    `nodes a worker computes at once (default: cores = ${availableParallelism()})`,
+  ],
+  'stall-ms': [
+    '--stall-ms MS',
+    "how long a dead worker's node waits before another worker takes it over (default 30000)",
+  ],
   help: ['-h, --help', 'this help'],
 };
 
@@ -100,12 +131,26 @@ const COMMANDS: Record<string, CommandSpec> = {
   run: {
     usage: 'run <pipeline>',
     summary: 'run a pipeline; only nodes whose inputs, parameters or code changed recompute',
-    options: [...PIPELINE_OPTIONS, 'only', 'jobs', 'keep-going', 'json', 'backend'],
+    options: [...PIPELINE_OPTIONS, 'only', 'jobs', 'keep-going', 'json', 'backend', 'queue'],
     details:
       'Nodes already computed with the same inputs, parameters and code come from the cache. Ctrl-C\n' +
       'stops cleanly (finished nodes are kept; run the same command again to resume); a second\n' +
       'Ctrl-C quits at once. If the reader of its output goes away (`… | head`), the run carries on\n' +
-      'quietly and exits with its own status.',
+      'quietly and exits with its own status.\n' +
+      'With --queue redis://HOST:PORT and a shared --store (file:///… or s3://…), nodes to compute\n' +
+      'go on the queue for `lockpick worker`s on any machine; Ctrl-C withdraws the ones no worker\n' +
+      'has started (started ones finish and are cached).',
+  },
+  worker: {
+    usage: 'worker',
+    summary: 'compute the nodes runs put on --queue, with the shared --store (until Ctrl-C)',
+    options: ['queue', 'concurrency', 'stall-ms', 'backend'],
+    details:
+      'Start one per machine, from the same commit as the runs: a node whose cache key this\n' +
+      'checkout does not reproduce is refused, saying why. Inputs are fetched into --cache and\n' +
+      'verified by hash; outputs are uploaded, then the manifest. If a worker dies mid-node,\n' +
+      'another takes the node over after --stall-ms. Ctrl-C stops taking nodes and lets the\n' +
+      'running ones finish; a second Ctrl-C quits at once.',
   },
   plan: {
     usage: 'plan <pipeline>',
@@ -216,8 +261,10 @@ Options for run (and --only for plan):
 ${optionLines(['only', 'jobs', 'keep-going', 'json', 'backend'])}
 Options for results, params, show and runs:
 ${optionLines(['format', 'rows', 'plots'])}
+Options for worker (and --queue for run):
+${optionLines(['queue', 'concurrency', 'stall-ms'])}
 Everywhere:
-${optionLines(['store', 'help'])}
+${optionLines(['store', 'cache', 'help'])}
 
 Pipelines: ${listPipelineNames().join(', ') || '(none found)'}
 Exit codes: 0 success; 1 a node failed, results are incomplete or damaged, or gc refused because
@@ -225,7 +272,7 @@ a run is using the store; 2 bad command, pipeline, option or store; 130 interrup
 }
 
 function commandHelp(name: string, spec: CommandSpec): string {
-  const all: OptionName[] = [...spec.options, 'store', 'help'];
+  const all: OptionName[] = [...spec.options, 'store', 'cache', 'help'];
   return `Usage: npx lockpick ${spec.usage} [options]
 
 ${spec.summary[0].toUpperCase()}${spec.summary.slice(1)}.${spec.details ? `\n${spec.details}` : ''}
@@ -266,7 +313,11 @@ function parseSeeds(text: string | undefined): number[] | undefined {
 }
 
 /** An integer option's value, or undefined when absent; anything else is a usage error. */
-function integerOption(values: Values, name: 'jobs' | 'rows', min: number): number | undefined {
+function integerOption(
+  values: Values,
+  name: 'jobs' | 'rows' | 'concurrency' | 'stall-ms',
+  min: number,
+): number | undefined {
   const text = values[name];
   if (text === undefined) return undefined;
   const n = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
@@ -279,30 +330,81 @@ function integerOption(values: Values, name: 'jobs' | 'rows', min: number): numb
 
 // ---- the store ---------------------------------------------------------------------------------
 
-/** The store folder: --store, else LOCKPICK_STORE (an empty one counts as unset), else data/. */
-export function storeRootOf(
+/** The store as given: --store, else LOCKPICK_STORE (an empty one counts as unset), else undefined. */
+function storeTextOf(
   values: { store?: string },
   env: NodeJS.ProcessEnv,
-): { root: string; source: '--store' | 'LOCKPICK_STORE' | 'the default' } {
+): { text: string; source: '--store' | 'LOCKPICK_STORE' } | undefined {
   if (values.store !== undefined) {
     if (values.store.trim() === '') throw new UsageError('--store: empty path; give the store folder');
-    return { root: path.resolve(values.store), source: '--store' };
+    return { text: values.store, source: '--store' };
   }
   const fromEnv = env.LOCKPICK_STORE?.trim();
-  if (fromEnv) return { root: path.resolve(fromEnv), source: 'LOCKPICK_STORE' };
-  return { root: path.join(REPO_ROOT, 'data'), source: 'the default' };
+  return fromEnv ? { text: fromEnv, source: 'LOCKPICK_STORE' } : undefined;
+}
+
+/** The shared store's URL when the store given is one (file:///folder or s3://bucket/prefix). */
+export function sharedStoreUrlOf(values: { store?: string }, env: NodeJS.ProcessEnv): string | undefined {
+  const given = storeTextOf(values, env);
+  return given && /^(file|s3):\/\//.test(given.text) ? given.text : undefined;
+}
+
+/**
+ * Where this machine caches a shared store: --cache, else LOCKPICK_CACHE, else a folder per store
+ * under ~/.cache/lockpick (per store, so mirrored records of two stores never mix).
+ */
+export function cacheRootOf(values: { cache?: string }, env: NodeJS.ProcessEnv, url: string): string {
+  if (values.cache !== undefined) {
+    if (values.cache.trim() === '') throw new UsageError('--cache: empty path; give a folder');
+    return path.resolve(values.cache);
+  }
+  const fromEnv = env.LOCKPICK_CACHE?.trim();
+  if (fromEnv) return path.resolve(fromEnv);
+  const id = createHash('sha256').update(url).digest('hex').slice(0, 12);
+  return path.join(homedir(), '.cache', 'lockpick', id);
+}
+
+/**
+ * The store folder: --store, else LOCKPICK_STORE (an empty one counts as unset), else data/. A
+ * shared folder (file:///…) is a store like any other; an S3 store is read through its local cache.
+ */
+export function storeRootOf(
+  values: { store?: string; cache?: string },
+  env: NodeJS.ProcessEnv,
+): { root: string; source: '--store' | 'LOCKPICK_STORE' | 'the default' } {
+  const given = storeTextOf(values, env);
+  if (!given) return { root: path.join(REPO_ROOT, 'data'), source: 'the default' };
+  if (given.text.startsWith('file://')) return { root: fileURLToPath(given.text), source: given.source };
+  if (given.text.startsWith('s3://'))
+    return { root: cacheRootOf(values, env, given.text), source: given.source };
+  return { root: path.resolve(given.text), source: given.source };
 }
 
 /**
  * Opens the store. `run` creates it if needed; the read-only commands (plan, why, results, show,
  * ls) open it read-only and never create one, so a mistyped --store fails instead of leaving an
- * empty store behind; gc needs an existing one too.
+ * empty store behind; gc needs an existing one too. An S3 store is first mirrored into its local
+ * cache (records, manifests, and the objects the cache lacks), which those commands then read.
  */
 async function openStore(
   values: Values,
   mode: 'create' | 'read-only' | 'existing',
   pipeline?: string,
 ): Promise<ArtifactStore> {
+  const url = sharedStoreUrlOf(values, process.env);
+  if (url?.startsWith('s3://')) {
+    if (mode !== 'read-only')
+      throw new UsageError(
+        `${url}: an S3 store is written by workers only: run with --queue redis://HOST:PORT (and gc is not available on S3)`,
+      );
+    const { SharedStore } = await cluster();
+    const shared = await SharedStore.open(url, cacheRootOf(values, process.env, url));
+    try {
+      await shared.mirror((message) => process.stderr.write(`warning: ${message}\n`));
+    } finally {
+      shared.close();
+    }
+  }
   const { root, source } = storeRootOf(values, process.env);
   let store: ArtifactStore;
   try {
@@ -394,12 +496,12 @@ async function commandRun(args: string[], values: Values): Promise<number> {
     // Stages (and their worker threads, which share this environment) read it when they start.
     process.env.LOCKPICK_BACKEND = values.backend;
   }
-  const store = await openStore(values, 'create');
+  const runs = await runSource(pipeline, values, jobs);
   const renderer: RunRenderer = values.json
     ? new JsonRenderer(stdoutSink)
     : process.stdout.isTTY
       ? new TerminalRenderer(process.stdout)
-      : new PlainRenderer(stdoutSink);
+      : new PlainRenderer(stdoutSink, values.queue === undefined ? undefined : 'on a cluster worker');
   const abort = new AbortController();
   let interrupts = 0;
   const startupInterrupt = onInterrupt;
@@ -414,25 +516,113 @@ async function commandRun(args: string[], values: Values): Promise<number> {
   let summary: RunSummary;
   try {
     summary = await new Promise<RunSummary>((resolve, reject) => {
-      runPipeline(pipeline, store, { jobs, keepGoing: values['keep-going'], signal: abort.signal }).subscribe(
-        {
-          next: (event) => {
-            renderer.onEvent(event);
-            if (event.type === 'run-done') resolve(event.summary);
-          },
-          error: reject,
+      runs.events({ keepGoing: values['keep-going'], signal: abort.signal }).subscribe({
+        next: (event) => {
+          renderer.onEvent(event);
+          if (event.type === 'run-done') resolve(event.summary);
         },
-      );
+        error: reject,
+      });
     });
   } finally {
     renderer.close();
     onInterrupt = startupInterrupt;
+    await runs.close();
   }
   if (summary.cancelled) return 130;
   if (summary.failed.length > 0) return 1;
   if (pipeline.results.length > 0 && !values.json)
     out(`See the results: npx lockpick results ${args[0]}${echoArgs(values)}\n`);
   return 0;
+}
+
+/**
+ * Where a run's nodes are computed: here, in the store (a folder, possibly a shared one), or with
+ * --queue on the cluster's workers, with a shared store.
+ */
+async function runSource(
+  pipeline: ResolvedPipeline,
+  values: Values,
+  jobs: number | undefined,
+): Promise<{
+  events(options: { keepGoing?: boolean; signal: AbortSignal }): Observable<RunEvent>;
+  close(): Promise<void>;
+}> {
+  if (values.queue === undefined) {
+    const store = await openStore(values, 'create');
+    return {
+      events: (options) => runPipeline(pipeline, store, { jobs, ...options }),
+      close: async () => undefined,
+    };
+  }
+  const url = sharedStoreUrlOf(values, process.env);
+  if (!url)
+    throw new UsageError(
+      '--queue needs a shared --store that every worker reaches: file:///shared/folder or s3://bucket/prefix',
+    );
+  if (jobs !== undefined)
+    throw new UsageError('--jobs does not apply with --queue: each worker has its own --concurrency');
+  const { checkRedisReachable, NodeQueue, runPipelineOnCluster, SharedStore } = await cluster();
+  await checkRedisReachable(values.queue).catch((error: Error) => {
+    throw new UsageError(error.message);
+  });
+  const shared = await SharedStore.open(url, cacheRootOf(values, process.env, url));
+  const queue = new NodeQueue(values.queue);
+  await queue.ready();
+  return {
+    events: (options) => runPipelineOnCluster(pipeline, shared, queue, options),
+    close: async () => {
+      await queue.close();
+      shared.close();
+    },
+  };
+}
+
+/** `worker`: computes the nodes runs queue, until Ctrl-C (which lets running nodes finish). */
+async function commandWorker(args: string[], values: Values): Promise<number> {
+  if (args.length > 0)
+    throw new UsageError('usage: npx lockpick worker --queue redis://HOST:PORT --store URL');
+  if (values.queue === undefined)
+    throw new UsageError(
+      'which queue? e.g. `npx lockpick worker --queue redis://10.0.0.5:6379 --store s3://…`',
+    );
+  const url = sharedStoreUrlOf(values, process.env);
+  if (!url)
+    throw new UsageError(
+      '--store: a worker needs the shared store: file:///shared/folder or s3://bucket/prefix',
+    );
+  if (values.backend !== undefined) process.env.LOCKPICK_BACKEND = values.backend;
+  const concurrency = integerOption(values, 'concurrency', 1) ?? availableParallelism();
+  const stallMs = integerOption(values, 'stall-ms', 100);
+  const { checkRedisReachable, SharedStore, startClusterWorker } = await cluster();
+  await checkRedisReachable(values.queue).catch((error: Error) => {
+    throw new UsageError(error.message);
+  });
+  const cache = cacheRootOf(values, process.env, url);
+  const shared = await SharedStore.open(url, cache);
+  let name = '';
+  const worker = await startClusterWorker({
+    queueUrl: values.queue,
+    store: shared,
+    concurrency,
+    ...(stallMs !== undefined ? { stallMs } : {}),
+    log: (line) => out(`[worker ${name}] ${line}\n`),
+  });
+  name = worker.name;
+  out(
+    `[worker ${name}] ready: queue ${values.queue}, store ${url}, cache ${cache}, concurrency ${concurrency}\n`,
+  );
+  await new Promise<void>((resolve) => {
+    let interrupts = 0;
+    onInterrupt = (signal) => {
+      interrupts++;
+      if (interrupts > 1) process.exit(130);
+      process.stderr.write(`\n${signal}: finishing the running nodes (Ctrl-C again to quit at once)\n`);
+      void worker.close().then(resolve);
+    };
+  });
+  shared.close();
+  return 130;
 }
 
 /** Quotes an argument for a POSIX shell when it holds anything a shell would interpret. */
@@ -822,7 +1012,13 @@ const ALL_OPTIONS = Object.keys(options).map((o) => `--${o}`);
 /** The options given that `command` does not take, as a usage error naming those it does. */
 function checkOptionsApply(command: string, spec: CommandSpec, values: Values): void {
   for (const name of Object.keys(values) as OptionName[]) {
-    if (values[name] === undefined || name === 'store' || name === 'help' || spec.options.includes(name))
+    if (
+      values[name] === undefined ||
+      name === 'store' ||
+      name === 'cache' ||
+      name === 'help' ||
+      spec.options.includes(name)
+    )
       continue;
     const taken = [...spec.options, 'store'].map((o) => `--${o}`).join(', ');
     throw new UsageError(
@@ -923,6 +1119,8 @@ async function dispatch(argv: string[], setCommand: (command: string) => void): 
         return await commandLs(values);
       case 'gc':
         return await commandGc(values);
+      case 'worker':
+        return await commandWorker(rest, values);
       default:
         throw new Error(`command "${command}" is listed but not implemented`);
     }

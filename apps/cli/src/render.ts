@@ -174,7 +174,11 @@ export class TerminalRenderer implements RunRenderer {
 export class PlainRenderer implements RunRenderer {
   private readonly lastProgress = new Map<string, { frac: number; at: number }>();
 
-  constructor(private readonly out: TextSink) {}
+  /** `workerLabel`: how a node on a worker is marked (a thread here; a machine on a cluster). */
+  constructor(
+    private readonly out: TextSink,
+    private readonly workerLabel = 'worker thread',
+  ) {}
 
   private line(text: string): void {
     this.out.write(`${text}\n`);
@@ -186,7 +190,9 @@ export class PlainRenderer implements RunRenderer {
         this.line(`${event.pipeline}: ${event.nodes.length} nodes (run ${event.runId})`);
         break;
       case 'node-start':
-        this.line(`start ${event.node} (${event.stage}${event.where === 'worker' ? ', worker thread' : ''})`);
+        this.line(
+          `start ${event.node} (${event.stage}${event.where === 'worker' ? `, ${this.workerLabel}` : ''})`,
+        );
         break;
       case 'node-waiting':
         this.line(`wait  ${event.node}: ${waitingText(event)}`);

@@ -1,0 +1,11 @@
+export type { ClusterRunOptions } from './cluster-run.ts';
+export { runPipelineOnCluster } from './cluster-run.ts';
+export type { ClusterWorker, ClusterWorkerOptions } from './cluster-worker.ts';
+export { startClusterWorker } from './cluster-worker.ts';
+export type { NodeJobData, NodeJobResult, NodeJobState, NodeJobTimings } from './queue.ts';
+export { checkRedisReachable, NODE_QUEUE, NodeQueue, redisConnection } from './queue.ts';
+export type { RemoteStore } from './remote-store.ts';
+export { FolderRemoteStore, isRemoteStoreUrl } from './remote-store.ts';
+export type { S3Location } from './s3-remote-store.ts';
+export type { FetchResult } from './shared-store.ts';
+export { openRemoteStore, SharedStore } from './shared-store.ts';
