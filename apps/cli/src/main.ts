@@ -141,17 +141,6 @@ const COMMANDS: Record<string, CommandSpec> = {
       'go on the queue for `lockpick worker`s on any machine; Ctrl-C withdraws the ones no worker\n' +
       'has started (started ones finish and are cached).',
   },
-  worker: {
-    usage: 'worker',
-    summary: 'compute the nodes runs put on --queue, with the shared --store (until Ctrl-C)',
-    options: ['queue', 'concurrency', 'stall-ms', 'backend'],
-    details:
-      'Start one per machine, from the same commit as the runs: a node whose cache key this\n' +
-      'checkout does not reproduce is refused, saying why. Inputs are fetched into --cache and\n' +
-      'verified by hash; outputs are uploaded, then the manifest. If a worker dies mid-node,\n' +
-      'another takes the node over after --stall-ms. Ctrl-C stops taking nodes and lets the\n' +
-      'running ones finish; a second Ctrl-C quits at once.',
-  },
   plan: {
     usage: 'plan <pipeline>',
     summary: 'per node: cached or to run, and why (runs nothing)',
@@ -228,6 +217,17 @@ const COMMANDS: Record<string, CommandSpec> = {
       "the checkpoints unfinished nodes resume from. Refuses (exit 1, naming the run's process and\n" +
       'pipeline) while a run is using the store: objects a running node has written are not yet\n' +
       'referenced by its manifest. A run that starts while gc collects waits for it.',
+  },
+  worker: {
+    usage: 'worker',
+    summary: 'compute the nodes runs put on --queue, with the shared --store (until Ctrl-C)',
+    options: ['queue', 'concurrency', 'stall-ms', 'backend'],
+    details:
+      'Start one per machine, from the same commit as the runs: a node whose cache key this\n' +
+      'checkout does not reproduce is refused, saying why. Inputs are fetched into --cache and\n' +
+      'verified by hash; outputs are uploaded, then the manifest. If a worker dies mid-node,\n' +
+      'another takes the node over after --stall-ms. Ctrl-C stops taking nodes and lets the\n' +
+      'running ones finish; a second Ctrl-C quits at once.',
   },
 };
 

@@ -12,7 +12,6 @@ import {
   runSettings,
 } from '@lockpick/engine';
 import { Observable } from 'rxjs';
-import { outputsPresent } from './cluster-worker.ts';
 import { corruptInputHash, type NodeJobData, type NodeJobResult, type NodeQueue } from './queue.ts';
 import type { SharedStore } from './shared-store.ts';
 import { stageModulePath, WORKSPACE_ROOT } from './workspace.ts';
@@ -207,11 +206,7 @@ export function runPipelineOnCluster(
         const key = nodeKey(node, Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.hash])));
         keyOf.set(node.name, key);
         const manifest = await shared.readManifest(key.key, warn);
-        if (
-          manifest &&
-          kindsMatch(node, manifest.outputs) &&
-          (await outputsPresent(shared, manifest.outputs))
-        ) {
+        if (manifest && kindsMatch(node, manifest.outputs) && (await shared.hasObjects(manifest.outputs))) {
           done(node, key.key, 'cached', manifest.outputs, 0);
           return;
         }
@@ -257,7 +252,7 @@ export function runPipelineOnCluster(
       entry.checking = true;
       try {
         const manifest = await shared.readManifest(key, warn);
-        if (manifest && (await outputsPresent(shared, manifest.outputs))) {
+        if (manifest && (await shared.hasObjects(manifest.outputs))) {
           queued.delete(key);
           for (const name of entry.nodes)
             done(

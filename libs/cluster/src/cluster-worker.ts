@@ -65,7 +65,8 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
       concurrency: options.concurrency,
       lockDuration: stallMs,
       stalledInterval: stallMs,
-      // A job whose workers die twice in a row fails instead of killing a third.
+      // Taken over twice; a third stall fails the node instead of killing a fourth worker (it may be
+      // what kills them).
       maxStalledCount: 2,
     },
   );
@@ -137,7 +138,7 @@ async function computeJob(
 
   // Another run's job may have computed it since this one was queued (or before a Redis restart).
   const existing = await shared.readManifest(data.key);
-  if (existing && (await outputsPresent(shared, existing.outputs))) {
+  if (existing && (await shared.hasObjects(existing.outputs))) {
     log(`done ${label} (already in the shared store)`);
     timings.finishedAt = Date.now();
     return {
@@ -223,14 +224,4 @@ async function computeJob(
   const durationMs = performance.now() - started;
   log(`done ${label} (computed in ${(durationMs / 1000).toFixed(1)} s)`);
   return { status: 'computed', durationMs, worker: workerName, timings };
-}
-
-/** Whether every object a manifest names is in the shared store at its recorded size. */
-export async function outputsPresent(
-  shared: SharedStore,
-  outputs: Record<string, { hash: string; size: number }>,
-): Promise<boolean> {
-  for (const ref of Object.values(outputs))
-    if ((await shared.remoteObjectSize(ref.hash)) !== ref.size) return false;
-  return true;
 }

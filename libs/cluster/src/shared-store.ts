@@ -71,6 +71,12 @@ export class SharedStore {
     return this.remote.size(SharedStore.objectName(hash));
   }
 
+  /** Whether every object of a manifest's outputs is in the remote store at its recorded size. */
+  async hasObjects(outputs: Record<string, ArtifactRef>): Promise<boolean> {
+    const sizes = await Promise.all(Object.values(outputs).map((ref) => this.remoteObjectSize(ref.hash)));
+    return Object.values(outputs).every((ref, i) => sizes[i] === ref.size);
+  }
+
   /**
    * Brings an object into the local cache (unless it is there, intact): streamed from the remote
    * store into the cache, which names it by the hash of the bytes it actually received. Bytes that

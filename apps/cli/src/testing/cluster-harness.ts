@@ -33,7 +33,7 @@ export class LockpickProcess {
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
 
-  async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+  async waitFor(pattern: RegExp, timeoutMs = 120_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!pattern.test(this.stdout) && !pattern.test(this.stderr)) {
       if (Date.now() > deadline || this.child.exitCode !== null)

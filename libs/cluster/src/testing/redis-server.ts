@@ -45,7 +45,7 @@ export class TestRedis {
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
       { stdio: 'ignore' },
     );
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 300; i++) {
       const ping = spawnSync('redis-cli', ['-p', String(this.port), 'ping'], { encoding: 'utf8' });
       if (ping.stdout.trim() === 'PONG') return;
       await sleep(50);
