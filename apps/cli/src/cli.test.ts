@@ -127,9 +127,9 @@ describe('lockpick', () => {
   it('runs quickstart, then serves it from the cache and prints the result table', async () => {
     const first = lockpick('run', 'quickstart', '--scale', 'smoke');
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/quickstart: done in .* — 73 computed, 0 cached/);
+    expect(first.stdout).toMatch(/quickstart: done in .* — 74 computed, 0 cached/);
     const second = lockpick('run', 'quickstart', '--scale', 'smoke');
-    expect(second.stdout).toMatch(/0 computed, 73 cached/);
+    expect(second.stdout).toMatch(/0 computed, 74 cached/);
     const results = lockpick('results', 'quickstart', '--scale', 'smoke', '--format', 'csv');
     expect(results.code).toBe(0);
     // Five tables, each under a `# node.output` line: the reference policies come first.
@@ -197,7 +197,7 @@ describe('lockpick', () => {
     expect(plan.code).toBe(0);
     expect(plan.stdout).toMatch(/run +data\[seed=2\] +parameter evalRows: 256 → 100/);
     expect(plan.stdout).toMatch(/cached +data\[seed=1\]/);
-    expect(plan.stdout).toContain('6 of 73 nodes to run');
+    expect(plan.stdout).toContain('6 of 74 nodes to run');
     const why = lockpick('why', 'quickstart', 'report', '--scale', 'smoke');
     expect(why.stdout).toMatch(/report: cached .* unchanged since its last run/);
   });
@@ -338,7 +338,7 @@ describe('lockpick', () => {
     const gc = lockpick('gc');
     expect(gc.code).toBe(0);
     expect(gc.stdout).toMatch(/removed \d+ unreferenced objects/);
-    expect(lockpick('run', 'quickstart', '--scale', 'smoke').stdout).toMatch(/0 computed, 73 cached/);
+    expect(lockpick('run', 'quickstart', '--scale', 'smoke').stdout).toMatch(/0 computed, 74 cached/);
   });
 });
 
