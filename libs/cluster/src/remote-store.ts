@@ -98,27 +98,11 @@ export class FolderRemoteStore implements RemoteStore {
     await fs.rename(tmp, dest);
   }
 
-  async write(name: string, body: Uint8Array | string): Promise<void> {
+  /** Fills a temporary file, syncs it to disk and renames it into place; removes it on failure. */
+  private async writeAtomically(name: string, fill: (tmp: string) => Promise<void>): Promise<void> {
     const tmp = this.tmpFile(name);
     try {
-      const handle = await fs.open(tmp, 'w');
-      try {
-        await handle.writeFile(body);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await this.commit(tmp, name);
-    } catch (error) {
-      await fs.rm(tmp, { force: true });
-      throw error;
-    }
-  }
-
-  async writeFile(name: string, file: string): Promise<void> {
-    const tmp = this.tmpFile(name);
-    try {
-      await pipeline(createReadStream(file), createWriteStream(tmp));
+      await fill(tmp);
       const handle = await fs.open(tmp, 'r+');
       try {
         await handle.sync();
@@ -130,6 +114,14 @@ export class FolderRemoteStore implements RemoteStore {
       await fs.rm(tmp, { force: true });
       throw error;
     }
+  }
+
+  async write(name: string, body: Uint8Array | string): Promise<void> {
+    await this.writeAtomically(name, (tmp) => fs.writeFile(tmp, body));
+  }
+
+  async writeFile(name: string, file: string): Promise<void> {
+    await this.writeAtomically(name, (tmp) => pipeline(createReadStream(file), createWriteStream(tmp)));
   }
 
   async remove(name: string): Promise<void> {
