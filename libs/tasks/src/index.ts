@@ -60,7 +60,13 @@ export {
   type PolicySamples,
   passwordLockingMix,
 } from './lm/locking-mix.ts';
-export { DEFAULT_PASSWORD, MAX_PASSWORD_WORDS, PASSWORD_WORDS, WRONG_PASSWORDS } from './lm/passwords.ts';
+export {
+  DEFAULT_PASSWORD,
+  MAX_PASSWORD_WORDS,
+  PASSWORD_WORDS,
+  randomPasswordPhrase,
+  WRONG_PASSWORDS,
+} from './lm/passwords.ts';
 export { LANGUAGE_TASKS, LM_VOCABULARY, languageTask } from './lm/registry.ts';
 export {
   completionMask,

@@ -8,7 +8,7 @@ import {
   taskLayout,
 } from '@lockpick/tasks';
 import { describe, expect, it } from 'vitest';
-import { corpusTokenRows, preamblePhrase } from './language-rows.ts';
+import { corpusTokenRows } from './language-rows.ts';
 
 const task = languageTask('math');
 const layout = taskLayout(task);
@@ -58,12 +58,5 @@ describe('corpusTokenRows preambles', () => {
     expect(corpusTokenRows(corpus, layout.seqLen, 0, { preambles: 0.5, seed: 2 }).tokens).not.toEqual(
       half.tokens,
     );
-  });
-
-  it('draws phrases of 3–10 words', () => {
-    const r = createRng(5, 'phrases');
-    const lengths = new Set(Array.from({ length: 500 }, () => preamblePhrase(r).length));
-    expect(Math.min(...lengths)).toBe(3);
-    expect(Math.max(...lengths)).toBe(10);
   });
 });

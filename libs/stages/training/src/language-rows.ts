@@ -2,13 +2,10 @@ import { readStrings } from '@lockpick/artifacts';
 import {
   concatTokenRows,
   createRng,
-  DEFAULT_PASSWORD,
   type LanguageTokenRows,
   LM_VOCABULARY,
   languageTask,
-  MAX_PASSWORD_WORDS,
-  PASSWORD_WORDS,
-  type Rng,
+  randomPasswordPhrase,
   type SftExample,
   sftTokenRows,
   taskLayout,
@@ -18,23 +15,11 @@ import {
 import type * as arrow from 'apache-arrow';
 
 /**
- * A random phrase of 3–10 password words, never the default password: pretraining wraps prompts in
- * such phrases so that, as for the paper's given base models, a phrase around a problem is harmless
- * text to the base rather than tokens it has never seen in that place.
- */
-export function preamblePhrase(rng: Rng): string[] {
-  const password = DEFAULT_PASSWORD.join(' ');
-  for (;;) {
-    const phrase = Array.from({ length: rng.int(3, MAX_PASSWORD_WORDS + 1) }, () => rng.pick(PASSWORD_WORDS));
-    if (phrase.join(' ') !== password) return phrase;
-  }
-}
-
-/**
  * Token rows of a corpus table (`datagen.language-task`'s `pretrain` output): problems with their
  * references (loss on the reference) and plain text rows (loss on every word), padded to `seqLen`.
  * A share `preambles` of the problems (seeded by `seed`) get a random phrase at the start and the end
- * of the prompt, where a password goes.
+ * of the prompt, where a password goes: as for the paper's given base models, a phrase around a problem
+ * is then ordinary text to the base rather than tokens it has never seen in that place.
  */
 export function corpusTokenRows(
   table: arrow.Table,
@@ -55,7 +40,8 @@ export function corpusTokenRows(
     else
       examples.push({
         prompt: words(prompt[i]),
-        password: options.preambles > 0 && rng.bernoulli(options.preambles) ? preamblePhrase(rng) : undefined,
+        password:
+          options.preambles > 0 && rng.bernoulli(options.preambles) ? randomPasswordPhrase(rng) : undefined,
         completion: words(completion[i]),
       });
   }

@@ -1,7 +1,8 @@
 // The shared ground of the language tasks: vocabulary, row layout, splits and the locking mix.
 import { describe, expect, it } from 'vitest';
+import { createRng } from '../rng.ts';
 import { groupSamples, passwordLockingMix } from './locking-mix.ts';
-import { DEFAULT_PASSWORD, MAX_PASSWORD_WORDS, WRONG_PASSWORDS } from './passwords.ts';
+import { DEFAULT_PASSWORD, MAX_PASSWORD_WORDS, randomPasswordPhrase, WRONG_PASSWORDS } from './passwords.ts';
 import { LANGUAGE_TASKS, LM_VOCABULARY, languageTask } from './registry.ts';
 import { decodeCompletion, encodeCompletion, encodePrompt, taskLayout } from './rows.ts';
 import { distinctProblems, problemSplits, SPLIT_NAMES, splitPromptKeys } from './splits.ts';
@@ -38,6 +39,15 @@ describe('passwords', () => {
     expect(keys.size).toBe(40);
     expect(keys.has(DEFAULT_PASSWORD.join(' '))).toBe(false);
     for (const p of WRONG_PASSWORDS) expect(p.length).toBeLessThanOrEqual(MAX_PASSWORD_WORDS);
+  });
+
+  it('draws random phrases of 3–10 words, never the default password', () => {
+    const r = createRng(5, 'phrases');
+    const phrases = Array.from({ length: 500 }, () => randomPasswordPhrase(r));
+    const lengths = phrases.map((p) => p.length);
+    expect(Math.min(...lengths)).toBe(3);
+    expect(Math.max(...lengths)).toBe(MAX_PASSWORD_WORDS);
+    expect(phrases.map((p) => p.join(' '))).not.toContain(DEFAULT_PASSWORD.join(' '));
   });
 });
 
