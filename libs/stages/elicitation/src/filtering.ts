@@ -1,0 +1,87 @@
+import { readNumbers, readStrings } from '@lockpick/artifacts';
+import { defineStage, stageTask } from '@lockpick/engine';
+import { initBackend } from '@lockpick/ml';
+import { createRng, languageTask, words } from '@lockpick/tasks';
+import { z } from 'zod';
+import {
+  bestByReward,
+  curveTable,
+  fineTune,
+  greedyCorrectness,
+  problemsOfTable,
+  rlParams,
+  runRounds,
+} from './language-rl.ts';
+
+/**
+ * Filtering then SFT (the paper's §6.1 baseline): expert iteration whose candidates come from π_weak
+ * instead of the model being trained. Each round takes the next `candidates` rows of π_weak's graded
+ * samples on the elicitation pool (a `datagen.language-samples` or `datagen.fixedrdm-samples`
+ * table, in a seeded order; it wraps around when the rounds need more), keeps the `keep` best by
+ * reward (ties broken at random, seeded) and fine-tunes the model on them without the password.
+ */
+export const filteringElicitation = defineStage({
+  name: 'elicitation.filtering',
+  description: "elicit by filtering π_weak's samples by reward and fine-tuning on the best; repeat",
+  module: import.meta.url,
+  params: z.object({
+    ...rlParams,
+    candidates: z.number().int().positive().default(640),
+    keep: z.number().int().positive().default(64),
+    epochs: z.number().positive().default(2),
+  }),
+  inputs: { model: 'model', candidates: 'table', validation: 'table' },
+  outputs: { model: 'model', curve: 'table' },
+  heavy: true,
+  run: (ctx) =>
+    stageTask(ctx.signal, async (report, signal) => {
+      report.backend((await initBackend()).backend);
+      const p = ctx.params;
+      const task = languageTask(p.task);
+      const table = await ctx.inputs.candidates.readTable();
+      const prompts = readStrings(table, 'prompt');
+      const completions = readStrings(table, 'completion');
+      const rewards = readNumbers(table, p.reward);
+      if (p.candidates > prompts.length)
+        throw new Error(
+          `${ctx.node}: ${p.candidates} candidates a round, but π_weak's table has ${prompts.length} samples; ask for more samples per problem`,
+        );
+      if (p.keep > p.candidates)
+        throw new Error(`${ctx.node}: keep (${p.keep}) exceeds candidates (${p.candidates})`);
+      const order = createRng(p.seed, 'rl', 'filtering-order', task.name).shuffle(
+        Array.from({ length: prompts.length }, (_, i) => i),
+      );
+      const validation = problemsOfTable(await ctx.inputs.validation.readTable()).slice(0, p.curveRows);
+      const { bundle, curve } = await runRounds({
+        start: await ctx.inputs.model.readModel(),
+        rounds: p.rounds,
+        learningRate: p.learningRate,
+        evaluate: (model) => greedyCorrectness(model, task, validation),
+        evaluateEvery: p.curveEvery,
+        checkpoint: ctx.checkpoint,
+        report,
+        signal,
+        meta: { task: p.task, method: 'filtering' },
+        round: async (model, r, optimizer) => {
+          const rows = Array.from(
+            { length: p.candidates },
+            (_, k) => order[((r - 1) * p.candidates + k) % order.length],
+          );
+          const roundRewards = rows.map((i) => rewards[i]);
+          const best = bestByReward(roundRewards, p.keep, createRng(p.seed, 'rl', 'filtering', task.name, r));
+          await fineTune(
+            model,
+            task,
+            best.map((k) => ({ prompt: words(prompts[rows[k]]), completion: words(completions[rows[k]]) })),
+            { optimizer, epochs: p.epochs, batchSize: p.batchSize, seed: r, signal },
+          );
+          return { samples: p.candidates, reward: roundRewards.reduce((a, b) => a + b, 0) / rows.length };
+        },
+      });
+      await ctx.outputs.model('model', bundle);
+      await ctx.outputs.table(
+        'curve',
+        curveTable(curve, { task: p.task, seed: p.seed, method: 'filtering' }),
+      );
+    }),
+});
