@@ -2,6 +2,7 @@ import { readStrings } from '@lockpick/artifacts';
 import {
   concatTokenRows,
   createRng,
+  DEFAULT_PASSWORD,
   type LanguageTokenRows,
   LM_VOCABULARY,
   languageTask,
