@@ -4,7 +4,7 @@ import {
   type PipelineBuilder,
   type PipelineDefinition,
 } from '@lockpick/engine';
-import { languageSamples, languageTaskData } from '@lockpick/stage-datagen';
+import { fixedRandomSamples, languageSamples, languageTaskData } from '@lockpick/stage-datagen';
 import { demoEpochCandidates, languageDemoSft } from '@lockpick/stage-elicitation';
 import { languageModelScore } from '@lockpick/stage-evaluation';
 import { languageLock } from '@lockpick/stage-locking';
@@ -34,14 +34,14 @@ interface ModelSize {
   heads: number;
 }
 
-interface Budget {
+export interface Budget {
   epochs: number;
   batchSize: number;
   learningRate: number;
 }
 
 export type DemoSource = 'reference' | 'strong' | 'intermediate' | 'weak';
-type WeakBaseName = 'weak-large' | 'weak-medium' | 'weak-small';
+export type WeakBaseName = 'weak-large' | 'weak-medium' | 'weak-small';
 
 export interface PasswordLockingScale {
   /** Tasks of the world: each one's corpus goes into every base model's pretraining. */
@@ -317,30 +317,56 @@ const PAPER: Record<
 };
 
 /** Classification tasks get the longer N sweep (the paper's MMLU needs far more demos). */
-const CLASSIFICATION = new Set(['mmlu']);
+export const CLASSIFICATION = new Set(['mmlu']);
 
 /** The world's seed: data, bases and policies are the same for every run seed. */
-const WORLD_SEED = 0;
+export const WORLD_SEED = 0;
 
-export function buildPasswordLocking(
+/** The weak policies a lock can imitate: π_weak from each weak base, and `fixedrdm`. */
+export type WeakPolicyName = WeakBaseName | 'fixedrdm';
+
+/** One task's part of the world: its data, policies, samples and locks, each node made once. */
+export interface TaskWorld {
+  task: string;
+  data: {
+    pretrain: OutputRef<'table'>;
+    weak: OutputRef<'table'>;
+    lock: OutputRef<'table'>;
+    elicit: OutputRef<'table'>;
+    validation: OutputRef<'table'>;
+  };
+  strong: OutputRef<'model'>;
+  intermediate: OutputRef<'model'>;
+  /** π_weak from a weak base (not `fixedrdm`, which is a distribution, not a model). */
+  weakPolicy(name: WeakBaseName): OutputRef<'model'>;
+  /** A policy's samples (temperature 1) on one of the task's splits, `count` per problem. */
+  samples(
+    name: string,
+    model: OutputRef<'model'>,
+    problems: OutputRef<'table'>,
+    policy: string,
+    count: number,
+  ): OutputRef<'table'>;
+  /** A weak policy's graded samples on a split (a fixedrdm table for `fixedrdm`). */
+  weakSamples(weak: WeakPolicyName, split: 'lock' | 'elicit', count: number): OutputRef<'table'>;
+  /** The lock of run seed `seed` that imitates `weak` without the password. */
+  locked(seed: number, weak?: WeakPolicyName): OutputRef<'model'>;
+  lockEpochs: number;
+  classification: boolean;
+}
+
+/**
+ * The P-lm world (one fixed seed, shared by every run seed): each task's data split 10/40/30/20, a
+ * strong base and weak bases pretrained on every task's corpus, and per task the policies, their
+ * samples and the locks. Nodes are made on first use, so a pipeline gets only what it reads.
+ */
+export function buildLanguageWorld(
   p: PipelineBuilder,
-  options: { seeds: readonly number[]; scale: PasswordLockingScale; prefix?: string },
-): { figure: OutputRef<'table'>; findings: OutputRef<'table'> } {
-  const { seeds, scale: s } = options;
+  options: { scale: PasswordLockingScale; prefix?: string },
+): { tasks: Map<string, TaskWorld>; strongBase: OutputRef<'model'>; evalRows: number } {
+  const { scale: s } = options;
   const prefix = options.prefix ?? '';
   const world = WORLD_SEED;
-  // Demos come from the 30% elicitation pool: say so now rather than fail a node mid-run.
-  for (const task of s.tasks) {
-    const pool = Math.round(0.3 * (CLASSIFICATION.has(task) ? s.classificationProblems : s.problems));
-    const most = Math.max(
-      ...(CLASSIFICATION.has(task) ? s.classificationDemos : s.demos),
-      ...s.sources.flatMap((x) => (x.demos === 'all' ? [] : x.demos)),
-    );
-    if (most > pool)
-      throw new Error(
-        `password-locking: N = ${most} demos for ${task}, but its elicitation pool has ${pool} problems (30% of the split); ask for more problems or a shorter N list`,
-      );
-  }
   const data = new Map(
     s.tasks.map((task) => [
       task,
@@ -362,40 +388,30 @@ export function buildPasswordLocking(
     params: { seed: world, ...strongSize, epochs, batchSize, learningRate, preambles: s.pretrainPreambles },
     inputs: { corpora },
   }).out.model;
-  const weakBases = Object.fromEntries(
-    Object.entries(s.weakBases).map(([name, b]) => [
-      name,
-      p.node(`${prefix}base-${name}`, languagePretrain, {
-        params: { seed: world, ...b, preambles: s.pretrainPreambles },
-        inputs: { corpora },
-      }).out.model,
-    ]),
-  ) as Record<WeakBaseName, OutputRef<'model'>>;
-
-  const scores: OutputRef<'table'>[] = [];
-  const score = (
-    name: string,
-    model: OutputRef<'model'>,
-    task: string,
-    params: {
-      seed: number;
-      policy: string;
-      source?: string;
-      demos?: number;
-      epochs?: number;
-      passwords?: ('none' | 'default')[];
-    },
-  ) => {
-    scores.push(
-      p.node(`${prefix}score-${name}`, languageModelScore, {
-        params: { task, rows: s.evalRows, ...params },
-        inputs: { model, problems: data.get(task)!.validation },
-      }).out.scores,
-    );
+  const weakBases = new Map<WeakBaseName, OutputRef<'model'>>();
+  const weakBase = (name: WeakBaseName) => {
+    if (!weakBases.has(name))
+      weakBases.set(
+        name,
+        p.node(`${prefix}base-${name}`, languagePretrain, {
+          params: { seed: world, ...s.weakBases[name], preambles: s.pretrainPreambles },
+          inputs: { corpora },
+        }).out.model,
+      );
+    return weakBases.get(name)!;
   };
-  const experimentTasks = s.experimentTasks ?? s.tasks;
-  for (const task of experimentTasks) {
+  // Every scale pretrains all three weak bases, as the world did before they were made on demand.
+  for (const name of Object.keys(s.weakBases) as WeakBaseName[]) weakBase(name);
+
+  const tasks = new Map<string, TaskWorld>();
+  for (const task of s.experimentTasks ?? s.tasks) {
     const d = data.get(task)!;
+    const classification = CLASSIFICATION.has(task);
+    const once = new Map<string, unknown>();
+    const memo = <T>(key: string, make: () => T): T => {
+      if (!once.has(key)) once.set(key, make());
+      return once.get(key) as T;
+    };
     const sft = (
       name: string,
       base: OutputRef<'model'>,
@@ -421,66 +437,141 @@ export function buildPasswordLocking(
       policy: string,
       count: number,
     ) =>
-      p.node(`${prefix}samples-${name}-${task}`, languageSamples, {
-        params: { task, seed: world, policy, samples: count },
-        inputs: { model, problems },
-      }).out.samples;
+      memo(`samples-${name}`, () =>
+        p.node(`${prefix}samples-${name}-${task}`, languageSamples, {
+          params: { task, seed: world, policy, samples: count },
+          inputs: { model, problems },
+        }).out.samples,
+      );
     // π_strong and π_intermediate learn the corpus's reference solutions (its `completion` column).
     const strong = sft('strong', strongBase, d.pretrain, 'completion', {
       ...s.strongSft,
       epochs: s.strongSft.epochsByTask?.[task] ?? s.strongSft.epochs,
     });
-    const intermediate = sft(
-      'intermediate',
-      weakBases['weak-large'],
-      d.pretrain,
-      'completion',
-      s.intermediateSft,
-    );
-    const weak = sft(
-      'weak',
-      weakBases[s.weakBase],
-      samples('strong-on-weak-split', strong, d.weak, 'strong', s.weakSft.samples),
-      'completion',
-      s.weakSft,
-    );
+    const intermediate = sft('intermediate', weakBase('weak-large'), d.pretrain, 'completion', s.intermediateSft);
+    // The scale's π_weak keeps its plain node names (`weak-math`, `lock-math-1`); the others say
+    // which weak policy they come from.
+    const tag = (weak: WeakPolicyName) => (weak === s.weakBase ? '' : `${weak}-`);
+    const weakPolicy = (name: WeakBaseName) =>
+      memo(`weak-${name}`, () =>
+        sft(
+          `weak-${tag(name)}`.replace(/-$/, ''),
+          weakBase(name),
+          samples('strong-on-weak-split', strong, d.weak, 'strong', s.weakSft.samples),
+          'completion',
+          s.weakSft,
+        ),
+      );
+    const lockEpochs = classification ? s.lock.classificationEpochs : s.lock.epochs;
+    const splitTable = { lock: d.lock, elicit: d.elicit };
+    const weakSamples = (weak: WeakPolicyName, split: 'lock' | 'elicit', count: number) =>
+      weak === 'fixedrdm'
+        ? memo(`fixedrdm-${split}-${count}`, () =>
+            p.node(`${prefix}samples-fixedrdm-on-${split}-${task}`, fixedRandomSamples, {
+              params: { task, seed: world, samples: count },
+              inputs: { problems: splitTable[split] },
+            }).out.samples,
+          )
+        : samples(`weak-${tag(weak)}on-${split}`, weakPolicy(weak), splitTable[split], 'weak', count);
     // One fresh sample of each policy per lock epoch.
-    const lockEpochs = CLASSIFICATION.has(task) ? s.lock.classificationEpochs : s.lock.epochs;
-    const lockStrong = samples('strong-on-lock', strong, d.lock, 'strong', lockEpochs);
-    const lockWeak = samples('weak-on-lock', weak, d.lock, 'weak', lockEpochs);
+    const lockStrong = () => samples('strong-on-lock', strong, d.lock, 'strong', lockEpochs);
+    const locked = (seed: number, weak: WeakPolicyName = s.weakBase) =>
+      memo(`lock-${weak}-${seed}`, () =>
+        p.node(`${prefix}lock-${tag(weak)}${task}-${seed}`, languageLock, {
+          params: {
+            task,
+            seed,
+            epochs: lockEpochs,
+            batchSize: s.lock.batchSize,
+            learningRate: s.lock.learningRate,
+          },
+          inputs: { base: strongBase, strong: lockStrong(), weak: weakSamples(weak, 'lock', lockEpochs) },
+        }).out.model,
+      );
+    tasks.set(task, {
+      task,
+      data: d,
+      strong,
+      intermediate,
+      weakPolicy,
+      samples,
+      weakSamples,
+      locked,
+      lockEpochs,
+      classification,
+    });
+  }
+  return { tasks, strongBase, evalRows: s.evalRows };
+}
+
+export function buildPasswordLocking(
+  p: PipelineBuilder,
+  options: { seeds: readonly number[]; scale: PasswordLockingScale; prefix?: string },
+): { figure: OutputRef<'table'>; findings: OutputRef<'table'> } {
+  const { seeds, scale: s } = options;
+  const prefix = options.prefix ?? '';
+  // Demos come from the 30% elicitation pool: say so now rather than fail a node mid-run.
+  for (const task of s.tasks) {
+    const pool = Math.round(0.3 * (CLASSIFICATION.has(task) ? s.classificationProblems : s.problems));
+    const most = Math.max(
+      ...(CLASSIFICATION.has(task) ? s.classificationDemos : s.demos),
+      ...s.sources.flatMap((x) => (x.demos === 'all' ? [] : x.demos)),
+    );
+    if (most > pool)
+      throw new Error(
+        `password-locking: N = ${most} demos for ${task}, but its elicitation pool has ${pool} problems (30% of the split); ask for more problems or a shorter N list`,
+      );
+  }
+  const { tasks, strongBase } = buildLanguageWorld(p, { scale: s, prefix });
+  const scores: OutputRef<'table'>[] = [];
+  const score = (
+    name: string,
+    model: OutputRef<'model'>,
+    task: string,
+    params: {
+      seed: number;
+      policy: string;
+      source?: string;
+      demos?: number;
+      epochs?: number;
+      passwords?: ('none' | 'default')[];
+    },
+  ) => {
+    scores.push(
+      p.node(`${prefix}score-${name}`, languageModelScore, {
+        params: { task, rows: s.evalRows, ...params },
+        inputs: { model, problems: tasks.get(task)!.data.validation },
+      }).out.scores,
+    );
+  };
+  const experimentTasks = s.experimentTasks ?? s.tasks;
+  for (const task of experimentTasks) {
+    const w = tasks.get(task)!;
+    // The lock's samples first, as the nodes were made before the world was shared.
+    w.locked(seeds[0] ?? 0);
     score(`base-strong-${task}`, strongBase, task, {
-      seed: world,
+      seed: WORLD_SEED,
       policy: 'base',
       passwords: ['none', 'default'],
     });
-    const policies = { strong, intermediate, weak };
+    const policies = { strong: w.strong, intermediate: w.intermediate, weak: w.weakPolicy(s.weakBase) };
     for (const [policy, model] of Object.entries(policies))
-      score(`${policy}-${task}`, model, task, { seed: world, policy });
+      score(`${policy}-${task}`, model, task, { seed: WORLD_SEED, policy });
     // A policy's samples on the demo pool, made only for the sources this run sweeps.
-    const sourcePolicies = { strong, intermediate, weak };
     const demoTables = new Map(
       s.sources.map(({ source }) => [
         source,
         source === 'reference'
-          ? { table: d.elicit, column: 'reference' as const }
+          ? { table: w.data.elicit, column: 'reference' as const }
           : {
-              table: samples(`${source}-on-elicit`, sourcePolicies[source], d.elicit, source, 1),
+              table: w.samples(`${source}-on-elicit`, policies[source], w.data.elicit, source, 1),
               column: 'completion' as const,
             },
       ]),
     );
-    const allDemos = CLASSIFICATION.has(task) ? s.classificationDemos : s.demos;
+    const allDemos = w.classification ? s.classificationDemos : s.demos;
     for (const seed of seeds) {
-      const locked = p.node(`${prefix}lock-${task}-${seed}`, languageLock, {
-        params: {
-          task,
-          seed,
-          epochs: lockEpochs,
-          batchSize: s.lock.batchSize,
-          learningRate: s.lock.learningRate,
-        },
-        inputs: { base: strongBase, strong: lockStrong, weak: lockWeak },
-      }).out.model;
+      const locked = w.locked(seed);
       score(`locked-${task}-${seed}`, locked, task, {
         seed,
         policy: 'locked',
