@@ -437,18 +437,26 @@ export function buildLanguageWorld(
       policy: string,
       count: number,
     ) =>
-      memo(`samples-${name}`, () =>
-        p.node(`${prefix}samples-${name}-${task}`, languageSamples, {
-          params: { task, seed: world, policy, samples: count },
-          inputs: { model, problems },
-        }).out.samples,
+      memo(
+        `samples-${name}`,
+        () =>
+          p.node(`${prefix}samples-${name}-${task}`, languageSamples, {
+            params: { task, seed: world, policy, samples: count },
+            inputs: { model, problems },
+          }).out.samples,
       );
     // π_strong and π_intermediate learn the corpus's reference solutions (its `completion` column).
     const strong = sft('strong', strongBase, d.pretrain, 'completion', {
       ...s.strongSft,
       epochs: s.strongSft.epochsByTask?.[task] ?? s.strongSft.epochs,
     });
-    const intermediate = sft('intermediate', weakBase('weak-large'), d.pretrain, 'completion', s.intermediateSft);
+    const intermediate = sft(
+      'intermediate',
+      weakBase('weak-large'),
+      d.pretrain,
+      'completion',
+      s.intermediateSft,
+    );
     // The scale's π_weak keeps its plain node names (`weak-math`, `lock-math-1`); the others say
     // which weak policy they come from.
     const tag = (weak: WeakPolicyName) => (weak === s.weakBase ? '' : `${weak}-`);
@@ -464,29 +472,36 @@ export function buildLanguageWorld(
       );
     const lockEpochs = classification ? s.lock.classificationEpochs : s.lock.epochs;
     const splitTable = { lock: d.lock, elicit: d.elicit };
-    const weakSamples = (weak: WeakPolicyName, split: 'lock' | 'elicit', count: number) =>
-      weak === 'fixedrdm'
-        ? memo(`fixedrdm-${split}-${count}`, () =>
-            p.node(`${prefix}samples-fixedrdm-on-${split}-${task}`, fixedRandomSamples, {
-              params: { task, seed: world, samples: count },
-              inputs: { problems: splitTable[split] },
-            }).out.samples,
+    // A lock's samples are one per lock epoch; elsewhere a count above one is in the node's name.
+    const weakSamples = (weak: WeakPolicyName, split: 'lock' | 'elicit', count: number) => {
+      const times = split === 'elicit' && count > 1 ? `-x${count}` : '';
+      return weak === 'fixedrdm'
+        ? memo(
+            `fixedrdm-${split}-${count}`,
+            () =>
+              p.node(`${prefix}samples-fixedrdm-on-${split}${times}-${task}`, fixedRandomSamples, {
+                params: { task, seed: world, samples: count },
+                inputs: { problems: splitTable[split] },
+              }).out.samples,
           )
-        : samples(`weak-${tag(weak)}on-${split}`, weakPolicy(weak), splitTable[split], 'weak', count);
+        : samples(`weak-${tag(weak)}on-${split}${times}`, weakPolicy(weak), splitTable[split], 'weak', count);
+    };
     // One fresh sample of each policy per lock epoch.
     const lockStrong = () => samples('strong-on-lock', strong, d.lock, 'strong', lockEpochs);
     const locked = (seed: number, weak: WeakPolicyName = s.weakBase) =>
-      memo(`lock-${weak}-${seed}`, () =>
-        p.node(`${prefix}lock-${tag(weak)}${task}-${seed}`, languageLock, {
-          params: {
-            task,
-            seed,
-            epochs: lockEpochs,
-            batchSize: s.lock.batchSize,
-            learningRate: s.lock.learningRate,
-          },
-          inputs: { base: strongBase, strong: lockStrong(), weak: weakSamples(weak, 'lock', lockEpochs) },
-        }).out.model,
+      memo(
+        `lock-${weak}-${seed}`,
+        () =>
+          p.node(`${prefix}lock-${tag(weak)}${task}-${seed}`, languageLock, {
+            params: {
+              task,
+              seed,
+              epochs: lockEpochs,
+              batchSize: s.lock.batchSize,
+              learningRate: s.lock.learningRate,
+            },
+            inputs: { base: strongBase, strong: lockStrong(), weak: weakSamples(weak, 'lock', lockEpochs) },
+          }).out.model,
       );
     tasks.set(task, {
       task,

@@ -79,7 +79,13 @@ export const expertIteration = defineStage({
       await ctx.outputs.model('model', bundle);
       await ctx.outputs.table(
         'curve',
-        curveTable(curve, { task: p.task, seed: p.seed, method: 'expert-iteration' }),
+        curveTable(curve, {
+          task: p.task,
+          seed: p.seed,
+          method: 'expert-iteration',
+          weak: p.weak,
+          sftEpochs: p.sftEpochs,
+        }),
       );
     }),
 });

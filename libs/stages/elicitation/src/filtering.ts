@@ -81,7 +81,13 @@ export const filteringElicitation = defineStage({
       await ctx.outputs.model('model', bundle);
       await ctx.outputs.table(
         'curve',
-        curveTable(curve, { task: p.task, seed: p.seed, method: 'filtering' }),
+        curveTable(curve, {
+          task: p.task,
+          seed: p.seed,
+          method: 'filtering',
+          weak: p.weak,
+          sftEpochs: p.sftEpochs,
+        }),
       );
     }),
 });

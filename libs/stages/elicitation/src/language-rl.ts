@@ -51,6 +51,10 @@ export const rlParams = {
   /** Validation problems the learning curve is measured on (greedy, no password), and how often. */
   curveRows: z.number().int().positive().default(200),
   curveEvery: z.number().int().positive().default(5),
+  /** Labels that ride along into the curve table for the report: the lock's weak policy, and the
+   * SFT epochs (on a few stronger samples) the model had before RL (0: RL from the lock). */
+  weak: z.string().default(''),
+  sftEpochs: z.number().nonnegative().default(0),
 };
 
 /** The reward RL maximises: the task's binary correctness, or its continuous score (critique). */
@@ -346,12 +350,14 @@ function nullIfNaN(value: number): number | null {
 /** A learning curve as a table: one row per round, labelled for the report. */
 export function curveTable(
   curve: readonly CurvePoint[],
-  labels: { task: string; seed: number; method: string },
+  labels: { task: string; seed: number; method: string; weak: string; sftEpochs: number },
 ): arrow.Table {
   return tableFromColumns({
     task: curve.map(() => labels.task),
     seed: Int32Array.from(curve, () => labels.seed),
     method: curve.map(() => labels.method),
+    weak: curve.map(() => labels.weak),
+    sft_epochs: Float64Array.from(curve, () => labels.sftEpochs),
     round: Int32Array.from(curve, (p) => p.round),
     samples: Int32Array.from(curve, (p) => p.samples),
     reward: Float64Array.from(curve, (p) => p.reward),

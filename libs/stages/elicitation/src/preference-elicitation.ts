@@ -106,7 +106,16 @@ export const dpoElicitation = defineStage({
           },
         });
         await ctx.outputs.model('model', bundle);
-        await ctx.outputs.table('curve', curveTable(curve, { task: p.task, seed: p.seed, method: 'dpo' }));
+        await ctx.outputs.table(
+          'curve',
+          curveTable(curve, {
+            task: p.task,
+            seed: p.seed,
+            method: 'dpo',
+            weak: p.weak,
+            sftEpochs: p.sftEpochs,
+          }),
+        );
       } finally {
         reference.dispose();
       }
@@ -176,7 +185,13 @@ export const iteratedDpoElicitation = defineStage({
       await ctx.outputs.model('model', bundle);
       await ctx.outputs.table(
         'curve',
-        curveTable(curve, { task: p.task, seed: p.seed, method: 'iterated-dpo' }),
+        curveTable(curve, {
+          task: p.task,
+          seed: p.seed,
+          method: 'iterated-dpo',
+          weak: p.weak,
+          sftEpochs: p.sftEpochs,
+        }),
       );
     }),
 });
