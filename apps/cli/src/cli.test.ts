@@ -4,9 +4,10 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main, planReasons, storeRootOf } from './main.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planReasons, storeRootOf } from './main.ts';
 import { closest, editDistance } from './suggest.ts';
+import { inProcess } from './testing/in-process.ts';
 
 const bin = fileURLToPath(new URL('../bin/lockpick.mjs', import.meta.url));
 let store: string;
@@ -17,28 +18,6 @@ function lockpick(...args: string[]): { code: number | null; stdout: string; std
     env: { ...process.env, CI: 'true' },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/**
- * The command in this process (no second of start-up per call), for what needs no real process:
- * usage errors, help, read-only commands. Output is captured; the exit code is main's return value.
- */
-async function inProcess(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const capture = (append: (text: string) => void) => (chunk: string | Uint8Array) => {
-    append(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
-    return true;
-  };
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture((t) => (stdout += t)));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture((t) => (stderr += t)));
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
 }
 
 /** Every file under `dir` with its size and mtime, plots/ left out: to check a command wrote nothing. */

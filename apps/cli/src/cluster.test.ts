@@ -4,8 +4,7 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from './main.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   computations,
   damagedObjects,
@@ -14,24 +13,7 @@ import {
   startWorker,
   TestRedis,
 } from './testing/cluster-harness.ts';
-
-/** A read-only command in this process: no second of start-up, output captured. */
-async function inProcess(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const capture = (append: (text: string) => void) => (chunk: string | Uint8Array) => {
-    append(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
-    return true;
-  };
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture((t) => (stdout += t)));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture((t) => (stderr += t)));
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+import { inProcess } from './testing/in-process.ts';
 
 const tiny = fileURLToPath(new URL('./testing/tiny-pipeline.ts', import.meta.url));
 const missing = redisMissing();

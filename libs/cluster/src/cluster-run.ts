@@ -1,13 +1,13 @@
 import type { ArtifactRef, RunRecord } from '@lockpick/artifacts';
 import {
   codeIdentity,
+  emptyRunSummary,
   type NodeKey,
   type NodeStatus,
   nodeKey,
   type ResolvedNode,
   type ResolvedPipeline,
   type RunEvent,
-  type RunSummary,
   runIdOf,
   runSettings,
 } from '@lockpick/engine';
@@ -80,15 +80,7 @@ export function runPipelineOnCluster(
     const queued = new Map<string, QueuedKey>();
     const revivals = new Map<string, number>();
     const record: RunRecord['nodes'] = {};
-    const summary: RunSummary = {
-      pipeline: pipeline.name,
-      computed: [],
-      cached: [],
-      failed: [],
-      notRun: [],
-      cancelled: false,
-      durationMs: 0,
-    };
+    const summary = emptyRunSummary(pipeline.name);
     let stopping = false;
     let finished = false;
 

@@ -30,7 +30,7 @@ export {
 export type { PlanEntry } from './plan.ts';
 export { planPipeline } from './plan.ts';
 export type { DamagedOutput, LookupOptions, NodeStatus, RunEvent, RunOptions, RunSummary } from './run.ts';
-export { lookupCached, runPipeline } from './run.ts';
+export { emptyRunSummary, lookupCached, runPipeline } from './run.ts';
 export {
   comparableRuns,
   describeRunSettings,

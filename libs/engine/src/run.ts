@@ -66,6 +66,11 @@ export interface RunSummary {
   durationMs: number;
 }
 
+/** A run's summary before any node has settled (the local run and the cluster run both start here). */
+export function emptyRunSummary(pipeline: string): RunSummary {
+  return { pipeline, computed: [], cached: [], failed: [], notRun: [], cancelled: false, durationMs: 0 };
+}
+
 const LOOKUP_CONCURRENCY = 64;
 
 class Cancelled extends Error {
@@ -105,15 +110,7 @@ export function runPipeline(
       pendingUpstream.set(node.name, upstream.size);
       for (const u of upstream) dependents.set(u, [...(dependents.get(u) ?? []), node]);
     }
-    const summary: RunSummary = {
-      pipeline: pipeline.name,
-      computed: [],
-      cached: [],
-      failed: [],
-      notRun: [],
-      cancelled: false,
-      durationMs: 0,
-    };
+    const summary = emptyRunSummary(pipeline.name);
     const settled = new Set<string>();
     const cleanups = new Set<Promise<unknown>>();
     const record: RunRecord['nodes'] = {};
