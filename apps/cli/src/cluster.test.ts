@@ -85,7 +85,9 @@ describe.skipIf(missing !== undefined)(
         a.waitFor(/start numbers-1/).then(() => a),
         b.waitFor(/start numbers-1/).then(() => b),
       ]);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Killed once its computation has begun (logged), however slow the machine is today.
+      for (let waited = 0; (computations(log)['numbers-1'] ?? 0) < 1 && waited < 60_000; waited += 50)
+        await new Promise((resolve) => setTimeout(resolve, 50));
       await victim.stop('SIGKILL');
       expect(await r.exited, r.stderr + r.stdout).toBe(0);
       const survivor = victim === a ? b : a;
