@@ -44,8 +44,10 @@ export const languageModelScore = defineStage({
   }),
   inputs: { model: 'model', problems: 'table' },
   outputs: { scores: 'table' },
-  // Inline: greedy decoding of a few hundred prompts takes about a second.
-  heavy: false,
+  // In a worker thread, though one node takes only about 2 s: inline nodes share the main thread, so
+  // the default password-locking run's ~1,850 evaluations ran one at a time there (about an hour
+  // of its wall time, measured at commit 622fcbd) while a core sat idle.
+  heavy: true,
   run: (ctx) =>
     stageTask(ctx.signal, async (report) => {
       report.backend((await initBackend()).backend);
