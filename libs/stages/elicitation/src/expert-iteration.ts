@@ -4,15 +4,15 @@ import { languageTask } from '@lockpick/tasks';
 import { z } from 'zod';
 import {
   bestByReward,
+  checkSelection,
   completeProblems,
-  curveTable,
+  elicitByRounds,
   fineTune,
-  greedyCorrectness,
   problemsOfTable,
   rewardsOf,
   rlParams,
   roundRng,
-  runRounds,
+  selectionParams,
 } from './language-rl.ts';
 
 /**
@@ -28,9 +28,7 @@ export const expertIteration = defineStage({
   module: import.meta.url,
   params: z.object({
     ...rlParams,
-    candidates: z.number().int().positive().default(640),
-    keep: z.number().int().positive().default(64),
-    epochs: z.number().positive().default(2),
+    ...selectionParams,
   }),
   inputs: { model: 'model', pool: 'table', validation: 'table' },
   outputs: { model: 'model', curve: 'table' },
@@ -41,51 +39,23 @@ export const expertIteration = defineStage({
       const p = ctx.params;
       const task = languageTask(p.task);
       const pool = problemsOfTable(await ctx.inputs.pool.readTable());
-      const validation = problemsOfTable(await ctx.inputs.validation.readTable()).slice(0, p.curveRows);
-      if (p.candidates > pool.length)
-        throw new Error(
-          `${ctx.node}: ${p.candidates} candidates a round, but the pool has ${pool.length} problems; lower candidates or give a larger pool`,
+      checkSelection(ctx.node, p, pool.length, 'the pool');
+      await elicitByRounds(ctx, report, signal, 'expert-iteration', async (model, r, optimizer) => {
+        const rng = roundRng(p.seed, 'expert-iteration', task.name, r);
+        const problems = Array.from(rng.sample(pool.length, p.candidates), (i) => pool[i]);
+        const graded = completeProblems(model, task, problems, {
+          temperature: 1,
+          seed: rng.int(0, 2 ** 31),
+        });
+        const rewards = rewardsOf(graded, p.reward);
+        const best = bestByReward(rewards, p.keep, rng);
+        await fineTune(
+          model,
+          task,
+          best.map((i) => ({ prompt: problems[i].prompt, completion: graded.completions[i] })),
+          { optimizer, epochs: p.epochs, batchSize: p.batchSize, seed: r, signal },
         );
-      if (p.keep > p.candidates)
-        throw new Error(`${ctx.node}: keep (${p.keep}) exceeds candidates (${p.candidates})`);
-      const { bundle, curve } = await runRounds({
-        start: await ctx.inputs.model.readModel(),
-        rounds: p.rounds,
-        learningRate: p.learningRate,
-        evaluate: (model) => greedyCorrectness(model, task, validation),
-        evaluateEvery: p.curveEvery,
-        checkpoint: ctx.checkpoint,
-        report,
-        signal,
-        meta: { task: p.task, method: 'expert-iteration' },
-        round: async (model, r, optimizer) => {
-          const rng = roundRng(p.seed, 'expert-iteration', task.name, r);
-          const problems = Array.from(rng.sample(pool.length, p.candidates), (i) => pool[i]);
-          const graded = completeProblems(model, task, problems, {
-            temperature: 1,
-            seed: rng.int(0, 2 ** 31),
-          });
-          const rewards = rewardsOf(graded, p.reward);
-          const best = bestByReward(rewards, p.keep, rng);
-          await fineTune(
-            model,
-            task,
-            best.map((i) => ({ prompt: problems[i].prompt, completion: graded.completions[i] })),
-            { optimizer, epochs: p.epochs, batchSize: p.batchSize, seed: r, signal },
-          );
-          return { samples: p.candidates, reward: rewards.reduce((a, b) => a + b, 0) / rewards.length };
-        },
+        return { samples: p.candidates, reward: rewards.reduce((a, b) => a + b, 0) / rewards.length };
       });
-      await ctx.outputs.model('model', bundle);
-      await ctx.outputs.table(
-        'curve',
-        curveTable(curve, {
-          task: p.task,
-          seed: p.seed,
-          method: 'expert-iteration',
-          weak: p.weak,
-          sftEpochs: p.sftEpochs,
-        }),
-      );
     }),
 });

@@ -5,12 +5,11 @@ import { createRng, languageTask, words } from '@lockpick/tasks';
 import { z } from 'zod';
 import {
   bestByReward,
-  curveTable,
+  checkSelection,
+  elicitByRounds,
   fineTune,
-  greedyCorrectness,
-  problemsOfTable,
   rlParams,
-  runRounds,
+  selectionParams,
 } from './language-rl.ts';
 
 /**
@@ -26,9 +25,7 @@ export const filteringElicitation = defineStage({
   module: import.meta.url,
   params: z.object({
     ...rlParams,
-    candidates: z.number().int().positive().default(640),
-    keep: z.number().int().positive().default(64),
-    epochs: z.number().positive().default(2),
+    ...selectionParams,
   }),
   inputs: { model: 'model', candidates: 'table', validation: 'table' },
   outputs: { model: 'model', curve: 'table' },
@@ -42,52 +39,24 @@ export const filteringElicitation = defineStage({
       const prompts = readStrings(table, 'prompt');
       const completions = readStrings(table, 'completion');
       const rewards = readNumbers(table, p.reward);
-      if (p.candidates > prompts.length)
-        throw new Error(
-          `${ctx.node}: ${p.candidates} candidates a round, but π_weak's table has ${prompts.length} samples; ask for more samples per problem`,
-        );
-      if (p.keep > p.candidates)
-        throw new Error(`${ctx.node}: keep (${p.keep}) exceeds candidates (${p.candidates})`);
+      checkSelection(ctx.node, p, prompts.length, "π_weak's table (ask for more samples per problem)");
       const order = createRng(p.seed, 'rl', 'filtering-order', task.name).shuffle(
         Array.from({ length: prompts.length }, (_, i) => i),
       );
-      const validation = problemsOfTable(await ctx.inputs.validation.readTable()).slice(0, p.curveRows);
-      const { bundle, curve } = await runRounds({
-        start: await ctx.inputs.model.readModel(),
-        rounds: p.rounds,
-        learningRate: p.learningRate,
-        evaluate: (model) => greedyCorrectness(model, task, validation),
-        evaluateEvery: p.curveEvery,
-        checkpoint: ctx.checkpoint,
-        report,
-        signal,
-        meta: { task: p.task, method: 'filtering' },
-        round: async (model, r, optimizer) => {
-          const rows = Array.from(
-            { length: p.candidates },
-            (_, k) => order[((r - 1) * p.candidates + k) % order.length],
-          );
-          const roundRewards = rows.map((i) => rewards[i]);
-          const best = bestByReward(roundRewards, p.keep, createRng(p.seed, 'rl', 'filtering', task.name, r));
-          await fineTune(
-            model,
-            task,
-            best.map((k) => ({ prompt: words(prompts[rows[k]]), completion: words(completions[rows[k]]) })),
-            { optimizer, epochs: p.epochs, batchSize: p.batchSize, seed: r, signal },
-          );
-          return { samples: p.candidates, reward: roundRewards.reduce((a, b) => a + b, 0) / rows.length };
-        },
+      await elicitByRounds(ctx, report, signal, 'filtering', async (model, r, optimizer) => {
+        const rows = Array.from(
+          { length: p.candidates },
+          (_, k) => order[((r - 1) * p.candidates + k) % order.length],
+        );
+        const roundRewards = rows.map((i) => rewards[i]);
+        const best = bestByReward(roundRewards, p.keep, createRng(p.seed, 'rl', 'filtering', task.name, r));
+        await fineTune(
+          model,
+          task,
+          best.map((k) => ({ prompt: words(prompts[rows[k]]), completion: words(completions[rows[k]]) })),
+          { optimizer, epochs: p.epochs, batchSize: p.batchSize, seed: r, signal },
+        );
+        return { samples: p.candidates, reward: roundRewards.reduce((a, b) => a + b, 0) / rows.length };
       });
-      await ctx.outputs.model('model', bundle);
-      await ctx.outputs.table(
-        'curve',
-        curveTable(curve, {
-          task: p.task,
-          seed: p.seed,
-          method: 'filtering',
-          weak: p.weak,
-          sftEpochs: p.sftEpochs,
-        }),
-      );
     }),
 });

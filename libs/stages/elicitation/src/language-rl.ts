@@ -9,8 +9,15 @@
  * task, round): the checkpoint after a round holds the model and the optimizer's state, so a run
  * resumed from it ends with the same bytes as one never stopped.
  */
-import { type ModelBundle, readNumbers, readStrings, sha256, tableFromColumns } from '@lockpick/artifacts';
-import type { StageReporter } from '@lockpick/engine';
+import {
+  type ArtifactRef,
+  type ModelBundle,
+  readNumbers,
+  readStrings,
+  sha256,
+  tableFromColumns,
+} from '@lockpick/artifacts';
+import type { InputArtifact, StageReporter } from '@lockpick/engine';
 import {
   generate,
   loadOptimizer,
@@ -30,6 +37,7 @@ import {
   type LanguageProblem,
   type LanguageTask,
   LM_VOCABULARY,
+  languageTask,
   problemsFromColumns,
   type Rng,
   type SftExample,
@@ -56,6 +64,28 @@ export const rlParams = {
   weak: z.string().default(''),
   sftEpochs: z.number().nonnegative().default(0),
 };
+
+/** Expert iteration's and filtering's rounds: `keep` of `candidates` samples, `epochs` of SFT on them. */
+export const selectionParams = {
+  candidates: z.number().int().positive().default(640),
+  keep: z.number().int().positive().default(64),
+  epochs: z.number().positive().default(2),
+};
+
+/** Says, before any round runs, when a round would ask for more candidates than there are. */
+export function checkSelection(
+  node: string,
+  p: { candidates: number; keep: number },
+  available: number,
+  what: string,
+) {
+  if (p.candidates > available)
+    throw new Error(
+      `${node}: ${p.candidates} candidates a round, but ${what} has ${available}; lower candidates or give more`,
+    );
+  if (p.keep > p.candidates)
+    throw new Error(`${node}: keep (${p.keep}) exceeds candidates (${p.candidates})`);
+}
 
 /** The reward RL maximises: the task's binary correctness, or its continuous score (critique). */
 export type RewardKind = 'correct' | 'score';
@@ -382,4 +412,57 @@ export function greedyCorrectness(
   if (problems.length === 0) return Number.NaN;
   const graded = completeProblems(model, task, problems, { temperature: 0, seed: 0, password });
   return graded.correct.reduce((a, b) => a + b, 0) / problems.length;
+}
+
+/** The part of an RL stage's context `elicitByRounds` reads (every RL stage's context has it). */
+export interface RlStageContext {
+  params: {
+    task: string;
+    seed: number;
+    rounds: number;
+    learningRate: number;
+    curveRows: number;
+    curveEvery: number;
+    weak: string;
+    sftEpochs: number;
+  };
+  inputs: { model: InputArtifact; validation: InputArtifact };
+  outputs: {
+    model(name: 'model', bundle: ModelBundle): Promise<ArtifactRef>;
+    table(name: 'curve', table: arrow.Table): Promise<ArtifactRef>;
+  };
+  checkpoint: { load(): Promise<ModelBundle | undefined>; save(bundle: ModelBundle): Promise<void> };
+}
+
+/**
+ * What every RL stage does around its own round: the rounds from the input model, measured on the
+ * first `curveRows` validation problems, then the elicited model and the curve as the outputs.
+ */
+export async function elicitByRounds(
+  ctx: RlStageContext,
+  report: StageReporter,
+  signal: AbortSignal,
+  method: string,
+  round: (model: Transformer, round: number, optimizer: Optimizer) => Promise<RoundResult>,
+): Promise<void> {
+  const p = ctx.params;
+  const task = languageTask(p.task);
+  const validation = problemsOfTable(await ctx.inputs.validation.readTable()).slice(0, p.curveRows);
+  const { bundle, curve } = await runRounds({
+    start: await ctx.inputs.model.readModel(),
+    rounds: p.rounds,
+    learningRate: p.learningRate,
+    evaluate: (model) => greedyCorrectness(model, task, validation),
+    evaluateEvery: p.curveEvery,
+    checkpoint: ctx.checkpoint,
+    report,
+    signal,
+    meta: { task: p.task, method },
+    round,
+  });
+  await ctx.outputs.model('model', bundle);
+  await ctx.outputs.table(
+    'curve',
+    curveTable(curve, { task: p.task, seed: p.seed, method, weak: p.weak, sftEpochs: p.sftEpochs }),
+  );
 }

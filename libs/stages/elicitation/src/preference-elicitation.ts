@@ -4,8 +4,7 @@ import { type LanguageProblem, type LanguageTask, languageTask } from '@lockpick
 import { z } from 'zod';
 import {
   completeProblems,
-  curveTable,
-  greedyCorrectness,
+  elicitByRounds,
   preferencePairs,
   preferenceStep,
   problemsOfTable,
@@ -13,7 +12,6 @@ import {
   rewardsOf,
   rlParams,
   roundRng,
-  runRounds,
   weightsHash,
 } from './language-rl.ts';
 
@@ -65,10 +63,8 @@ export const dpoElicitation = defineStage({
       const task = languageTask(p.task);
       const pool = problemsOfTable(await ctx.inputs.pool.readTable());
       const problems = p.problems > 0 ? pool.slice(0, p.problems) : pool;
-      const validation = problemsOfTable(await ctx.inputs.validation.readTable()).slice(0, p.curveRows);
-      const start = await ctx.inputs.model.readModel();
       // The frozen reference is the locked model itself; its samples make the pairs (also on resume).
-      const reference = loadTransformer(start);
+      const reference = loadTransformer(await ctx.inputs.model.readModel());
       try {
         const referenceHash = weightsHash(reference);
         const sampled = samplePairs(
@@ -79,43 +75,21 @@ export const dpoElicitation = defineStage({
           roundRng(p.seed, 'dpo', task.name, 0).int(0, 2 ** 31),
         );
         report.metric('pairs', sampled.pairs.length);
-        const { bundle, curve } = await runRounds({
-          start,
-          rounds: p.rounds,
-          learningRate: p.learningRate,
-          evaluate: (model) => greedyCorrectness(model, task, validation),
-          evaluateEvery: p.curveEvery,
-          checkpoint: ctx.checkpoint,
-          report,
-          signal,
-          meta: { task: p.task, method: 'dpo' },
-          round: async (model, r, optimizer) => {
-            const fit = await preferenceStep(model, reference, task, sampled.pairs, {
-              optimizer,
-              beta: p.beta,
-              epochs: 1,
-              batchSize: p.batchSize,
-              seed: r,
-              signal,
-            });
-            report.metric('reward_accuracy', fit.accuracy, r);
-            report.metric('reward_margin', fit.margin, r);
-            return r === 1
-              ? { samples: sampled.samples, reward: sampled.reward, referenceHash }
-              : { samples: 0, reward: Number.NaN, referenceHash };
-          },
+        await elicitByRounds(ctx, report, signal, 'dpo', async (model, r, optimizer) => {
+          const fit = await preferenceStep(model, reference, task, sampled.pairs, {
+            optimizer,
+            beta: p.beta,
+            epochs: 1,
+            batchSize: p.batchSize,
+            seed: r,
+            signal,
+          });
+          report.metric('reward_accuracy', fit.accuracy, r);
+          report.metric('reward_margin', fit.margin, r);
+          return r === 1
+            ? { samples: sampled.samples, reward: sampled.reward, referenceHash }
+            : { samples: 0, reward: Number.NaN, referenceHash };
         });
-        await ctx.outputs.model('model', bundle);
-        await ctx.outputs.table(
-          'curve',
-          curveTable(curve, {
-            task: p.task,
-            seed: p.seed,
-            method: 'dpo',
-            weak: p.weak,
-            sftEpochs: p.sftEpochs,
-          }),
-        );
       } finally {
         reference.dispose();
       }
@@ -145,53 +119,30 @@ export const iteratedDpoElicitation = defineStage({
         throw new Error(
           `${ctx.node}: ${p.problems} problems a round, but the pool has ${pool.length}; lower problems`,
         );
-      const validation = problemsOfTable(await ctx.inputs.validation.readTable()).slice(0, p.curveRows);
-      const { bundle, curve } = await runRounds({
-        start: await ctx.inputs.model.readModel(),
-        rounds: p.rounds,
-        learningRate: p.learningRate,
-        evaluate: (model) => greedyCorrectness(model, task, validation),
-        evaluateEvery: p.curveEvery,
-        checkpoint: ctx.checkpoint,
-        report,
-        signal,
-        meta: { task: p.task, method: 'iterated-dpo' },
-        round: async (model, r, optimizer) => {
-          const rng = roundRng(p.seed, 'iterated-dpo', task.name, r);
-          const problems = Array.from(rng.sample(pool.length, p.problems), (i) => pool[i]);
-          const reference = copyModel(model);
-          try {
-            const sampled = samplePairs(reference, task, problems, p.reward, rng.int(0, 2 ** 31));
-            const fit = await preferenceStep(model, reference, task, sampled.pairs, {
-              optimizer,
-              beta: p.beta,
-              epochs: 1,
-              batchSize: p.batchSize,
-              seed: r,
-              signal,
-            });
-            report.metric('pairs', fit.pairs, r);
-            report.metric('reward_accuracy', fit.accuracy, r);
-            return {
-              samples: sampled.samples,
-              reward: sampled.reward,
-              referenceHash: weightsHash(reference),
-            };
-          } finally {
-            reference.dispose();
-          }
-        },
+      await elicitByRounds(ctx, report, signal, 'iterated-dpo', async (model, r, optimizer) => {
+        const rng = roundRng(p.seed, 'iterated-dpo', task.name, r);
+        const problems = Array.from(rng.sample(pool.length, p.problems), (i) => pool[i]);
+        const reference = copyModel(model);
+        try {
+          const sampled = samplePairs(reference, task, problems, p.reward, rng.int(0, 2 ** 31));
+          const fit = await preferenceStep(model, reference, task, sampled.pairs, {
+            optimizer,
+            beta: p.beta,
+            epochs: 1,
+            batchSize: p.batchSize,
+            seed: r,
+            signal,
+          });
+          report.metric('pairs', fit.pairs, r);
+          report.metric('reward_accuracy', fit.accuracy, r);
+          return {
+            samples: sampled.samples,
+            reward: sampled.reward,
+            referenceHash: weightsHash(reference),
+          };
+        } finally {
+          reference.dispose();
+        }
       });
-      await ctx.outputs.model('model', bundle);
-      await ctx.outputs.table(
-        'curve',
-        curveTable(curve, {
-          task: p.task,
-          seed: p.seed,
-          method: 'iterated-dpo',
-          weak: p.weak,
-          sftEpochs: p.sftEpochs,
-        }),
-      );
     }),
 });
