@@ -319,6 +319,11 @@ const PAPER: Record<
 /** Classification tasks get the longer N sweep (the paper's MMLU needs far more demos). */
 export const CLASSIFICATION = new Set(['mmlu']);
 
+/** Problems in a task's elicitation pool: 30% of its split (the demos and RL prompts come from it). */
+export function elicitationPoolSize(scale: PasswordLockingScale, task: string): number {
+  return Math.round(0.3 * (CLASSIFICATION.has(task) ? scale.classificationProblems : scale.problems));
+}
+
 /** The world's seed: data, bases and policies are the same for every run seed. */
 export const WORLD_SEED = 0;
 
@@ -527,7 +532,7 @@ export function buildPasswordLocking(
   const prefix = options.prefix ?? '';
   // Demos come from the 30% elicitation pool: say so now rather than fail a node mid-run.
   for (const task of s.tasks) {
-    const pool = Math.round(0.3 * (CLASSIFICATION.has(task) ? s.classificationProblems : s.problems));
+    const pool = elicitationPoolSize(s, task);
     const most = Math.max(
       ...(CLASSIFICATION.has(task) ? s.classificationDemos : s.demos),
       ...s.sources.flatMap((x) => (x.demos === 'all' ? [] : x.demos)),

@@ -10,7 +10,7 @@ import { languageModelScore } from '@lockpick/stage-evaluation';
 import { rlElicitationReport } from '@lockpick/stage-report';
 import {
   buildLanguageWorld,
-  CLASSIFICATION,
+  elicitationPoolSize,
   type PasswordLockingScale,
   passwordLockingScales,
   type WeakPolicyName,
@@ -127,9 +127,7 @@ export function buildRlElicitation(
   const experimentTasks = s.world.experimentTasks ?? s.world.tasks;
   // Say now, not mid-run, when a round asks for more problems than the pool holds.
   for (const task of experimentTasks) {
-    const pool = Math.round(
-      0.3 * (CLASSIFICATION.has(task) ? s.world.classificationProblems : s.world.problems),
-    );
+    const pool = elicitationPoolSize(s.world, task);
     const most = Math.max(
       s.expertIteration.candidates,
       s.iteratedDpo.problems,
@@ -165,9 +163,7 @@ export function buildRlElicitation(
     );
   for (const task of experimentTasks) {
     const w = tasks.get(task)!;
-    const pool = Math.round(
-      0.3 * (CLASSIFICATION.has(task) ? s.world.classificationProblems : s.world.problems),
-    );
+    const pool = elicitationPoolSize(s.world, task);
     for (const weak of s.weaks)
       if (weak !== 'fixedrdm')
         score(`rl-weak-${weak}-${task}`, w.weakPolicy(weak), task, { seed: 0, policy: 'weak', source: weak });
