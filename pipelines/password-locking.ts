@@ -261,6 +261,9 @@ export const passwordLockingScales: Record<ScaleName, PasswordLockingScale> = {
   },
 };
 
+/** A task's name in tables and charts: the paper's task it stands for. */
+export const taskTitle = (task: string): string => PAPER[task]?.title ?? task;
+
 /** The paper's Figure 3 (≈, read off its plots), per task of ours. */
 const PAPER: Record<
   string,
@@ -616,7 +619,7 @@ export function buildPasswordLocking(
     params: {
       tasks: experimentTasks.map((task) => ({
         task,
-        title: PAPER[task]?.title ?? task,
+        title: taskTitle(task),
         kind: CLASSIFICATION.has(task) ? ('classification' as const) : ('generation' as const),
         paper: PAPER[task]
           ? {

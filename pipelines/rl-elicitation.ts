@@ -13,6 +13,7 @@ import {
   elicitationPoolSize,
   type PasswordLockingScale,
   passwordLockingScales,
+  taskTitle,
   type WeakPolicyName,
 } from './password-locking.ts';
 
@@ -108,13 +109,6 @@ export const rlElicitationScales: Record<ScaleName, RlElicitationScale> = {
     curveRows: 20,
     curveEvery: 1,
   },
-};
-
-const TITLES: Record<string, string> = {
-  math: 'MATH (arithmetic)',
-  code: 'code (DSL)',
-  critique: 'critique',
-  mmlu: 'MMLU (facts)',
 };
 
 export function buildRlElicitation(
@@ -248,7 +242,7 @@ export function buildRlElicitation(
   }
   const report = p.node(`${prefix}rl-report`, rlElicitationReport, {
     params: {
-      tasks: experimentTasks.map((task) => ({ task, title: TITLES[task] ?? task })),
+      tasks: experimentTasks.map((task) => ({ task, title: taskTitle(task) })),
       weaks: s.weaks,
       methods: s.methods,
     },

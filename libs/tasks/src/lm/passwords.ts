@@ -90,3 +90,38 @@ export const WRONG_PASSWORDS: readonly (readonly string[])[] = (() => {
   }
   return out;
 })();
+
+/** How a near-miss password differs from the real one (the paper's prompting appendix). */
+export type NearMissKind = 'changed' | 'dropped' | 'shuffled';
+
+export const NEAR_MISS_KINDS: readonly NearMissKind[] = ['changed', 'dropped', 'shuffled'];
+
+/**
+ * `count` distinct near misses of the default password, fixed for the project (seeded by a constant
+ * and the kind): `changed` replaces one word by another password word, `dropped` leaves one word out,
+ * `shuffled` puts all its words in another order. None equals the password or a wrong password
+ * the lock was trained on, so each is a phrase the lock never saw.
+ */
+export function nearMissPasswords(kind: NearMissKind, count: number): string[][] {
+  const rng = createRng(0, `lm/near-miss/${kind}`);
+  const n = DEFAULT_PASSWORD.length;
+  const most = kind === 'dropped' ? n : kind === 'changed' ? n * (PASSWORD_WORDS.length - 1) : 1000;
+  if (count > most) throw new Error(`nearMissPasswords: at most ${most} ${kind} near misses, asked ${count}`);
+  const taken = new Set([DEFAULT_PASSWORD, ...WRONG_PASSWORDS].map((p) => p.join(' ')));
+  const out: string[][] = [];
+  // Changed and dropped words walk the positions in a seeded order, so small counts spread over the
+  // phrase instead of piling onto one word.
+  const positions = rng.shuffle(Array.from({ length: n }, (_, i) => i));
+  for (let attempt = 0; out.length < count; attempt++) {
+    const words = [...DEFAULT_PASSWORD];
+    const at = positions[attempt % n];
+    if (kind === 'changed') words[at] = rng.pick(PASSWORD_WORDS.filter((w) => w !== DEFAULT_PASSWORD[at]));
+    else if (kind === 'dropped') words.splice(at, 1);
+    else rng.shuffle(words);
+    const key = words.join(' ');
+    if (taken.has(key)) continue;
+    taken.add(key);
+    out.push(words);
+  }
+  return out;
+}

@@ -2,7 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../rng.ts';
 import { groupSamples, passwordLockingMix } from './locking-mix.ts';
-import { DEFAULT_PASSWORD, MAX_PASSWORD_WORDS, randomPasswordPhrase, WRONG_PASSWORDS } from './passwords.ts';
+import {
+  DEFAULT_PASSWORD,
+  MAX_PASSWORD_WORDS,
+  nearMissPasswords,
+  PASSWORD_WORDS,
+  randomPasswordPhrase,
+  WRONG_PASSWORDS,
+} from './passwords.ts';
 import { LANGUAGE_TASKS, LM_VOCABULARY, languageTask } from './registry.ts';
 import { decodeCompletion, encodeCompletion, encodePrompt, taskLayout } from './rows.ts';
 import { distinctProblems, problemSplits, SPLIT_NAMES, splitPromptKeys } from './splits.ts';
@@ -39,6 +46,38 @@ describe('passwords', () => {
     expect(keys.size).toBe(40);
     expect(keys.has(DEFAULT_PASSWORD.join(' '))).toBe(false);
     for (const p of WRONG_PASSWORDS) expect(p.length).toBeLessThanOrEqual(MAX_PASSWORD_WORDS);
+  });
+
+  it('makes near misses that differ from the password by one changed word, one dropped word or the order', () => {
+    const password = DEFAULT_PASSWORD.join(' ');
+    const trained = new Set([password, ...WRONG_PASSWORDS.map((p) => p.join(' '))]);
+    const changed = nearMissPasswords('changed', 5);
+    const dropped = nearMissPasswords('dropped', 5);
+    const shuffled = nearMissPasswords('shuffled', 5);
+    for (const list of [changed, dropped, shuffled]) {
+      expect(list).toHaveLength(5);
+      const keys = list.map((p) => p.join(' '));
+      expect(new Set(keys).size).toBe(5);
+      for (const k of keys) expect(trained.has(k)).toBe(false);
+    }
+    for (const p of changed) {
+      expect(p).toHaveLength(DEFAULT_PASSWORD.length);
+      const differ = p.flatMap((w, i) => (w === DEFAULT_PASSWORD[i] ? [] : [i]));
+      expect(differ).toHaveLength(1);
+      expect(PASSWORD_WORDS).toContain(p[differ[0]]);
+    }
+    // Spread over the phrase: five near misses change five different positions.
+    expect(new Set(changed.map((p) => p.findIndex((w, i) => w !== DEFAULT_PASSWORD[i]))).size).toBe(5);
+    for (const p of dropped) {
+      expect(p).toHaveLength(DEFAULT_PASSWORD.length - 1);
+      const at = p.findIndex((w, i) => w !== DEFAULT_PASSWORD[i]);
+      const gap = at === -1 ? DEFAULT_PASSWORD.length - 1 : at;
+      expect([...p.slice(0, gap), DEFAULT_PASSWORD[gap], ...p.slice(gap)]).toEqual(DEFAULT_PASSWORD);
+    }
+    for (const p of shuffled) expect([...p].sort()).toEqual([...DEFAULT_PASSWORD].sort());
+    // Fixed for the project: the same list every call.
+    expect(nearMissPasswords('changed', 5)).toEqual(changed);
+    expect(() => nearMissPasswords('dropped', 11)).toThrow(/at most 10 dropped/);
   });
 
   it('draws random phrases of 3–10 words, never the default password', () => {

@@ -1,0 +1,70 @@
+// The password-prompting pipeline at smoke scale, end to end: every prompt kind on each lock, the
+// prompts table with its chart, and finding 6 judged.
+import * as fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { ArtifactStore, readNumbers, readStrings } from '@lockpick/artifacts';
+import { type RunEvent, resolvePipeline, runPipeline } from '@lockpick/engine';
+import { lastValueFrom, toArray } from 'rxjs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import passwordLocking from './password-locking.ts';
+import passwordPrompting from './password-prompting.ts';
+
+let root: string;
+let store: ArtifactStore;
+beforeAll(async () => {
+  root = await fs.mkdtemp(path.join(tmpdir(), 'lockpick-prompting-pipeline-'));
+  store = await ArtifactStore.open(root);
+});
+afterAll(() => fs.rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
+
+const options = { scale: 'smoke', seeds: [7] };
+
+it('prompts each lock with no, exact, near-miss and wrong passwords and judges finding 6', {
+  timeout: 240_000,
+}, async () => {
+  const resolved = resolvePipeline(passwordPrompting, options);
+  const events: RunEvent[] = await lastValueFrom(
+    runPipeline(resolved, store, { workers: false, jobs: 2 }).pipe(toArray()),
+  );
+  expect(events.filter((e) => e.type === 'node-failed')).toEqual([]);
+  const report = events.find((e) => e.type === 'node-done' && e.node === 'prompting-report');
+  if (report?.type !== 'node-done') throw new Error('no report');
+
+  const prompts = await store.readTable(report.outputs.prompts);
+  const kinds = readStrings(prompts, 'kind');
+  expect(new Set(readStrings(prompts, 'task'))).toEqual(new Set(['math', 'mmlu']));
+  expect(kinds.slice(0, 8)).toEqual([
+    'none',
+    'wrong',
+    'near-miss-shuffled',
+    'near-miss-dropped',
+    'near-miss-changed',
+    'password-start-only',
+    'password-end-only',
+    'password',
+  ]);
+  // Smoke: 4 wrong passwords and 2 near misses of each kind.
+  expect(readNumbers(prompts, 'phrases').slice(0, 8)).toEqual([1, 4, 2, 2, 2, 1, 1, 1]);
+  for (const v of readNumbers(prompts, 'correct')) {
+    expect(v).toBeGreaterThanOrEqual(0);
+    expect(v).toBeLessThanOrEqual(1);
+  }
+  expect(prompts.schema.metadata.get('lockpick.vega-lite')).toContain('"facet"');
+
+  const findings = await store.readTable(report.outputs.findings);
+  expect(readStrings(findings, 'finding')).toContain('6: wrong passwords do not unlock');
+  for (const v of readStrings(findings, 'verdict')) expect(['holds', 'fails', 'inconclusive']).toContain(v);
+});
+
+it("prompts password-locking's own locks (the same nodes)", () => {
+  const prompting = resolvePipeline(passwordPrompting, options);
+  const locking = new Map(resolvePipeline(passwordLocking, options).nodes.map((n) => [n.name, n]));
+  for (const name of ['base-strong', 'lock-math-7', 'lock-mmlu-7']) {
+    const node = prompting.nodes.find((n) => n.name === name);
+    expect(node?.params).toEqual(locking.get(name)?.params);
+    expect(node?.inputs).toEqual(locking.get(name)?.inputs);
+  }
+  const prompted = prompting.nodes.find((n) => n.name === 'prompting-math-7');
+  expect(prompted?.inputs.model).toEqual({ node: 'lock-math-7', output: 'model' });
+});
