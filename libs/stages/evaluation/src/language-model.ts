@@ -1,17 +1,9 @@
-import { readNumbers, readStrings, tableFromColumns } from '@lockpick/artifacts';
+import { tableFromColumns } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
-import { generate, initBackend, loadTransformer } from '@lockpick/ml';
-import {
-  DEFAULT_PASSWORD,
-  encodePrompts,
-  gradeCompletions,
-  type LanguageProblem,
-  LM_VOCABULARY,
-  languageTask,
-  problemsFromColumns,
-  taskLayout,
-} from '@lockpick/tasks';
+import { initBackend, loadTransformer } from '@lockpick/ml';
+import { DEFAULT_PASSWORD, languageTask } from '@lockpick/tasks';
 import { z } from 'zod';
+import { gradeGreedy, HALVES, meanGrades, readLanguageProblems } from './greedy-grading.ts';
 
 /**
  * Correctness of a language model on a task's validation problems by greedy decoding (the paper's
@@ -53,15 +45,7 @@ export const languageModelScore = defineStage({
       report.backend((await initBackend()).backend);
       const p = ctx.params;
       const task = languageTask(p.task);
-      const layout = taskLayout(task);
-      const table = await ctx.inputs.problems.readTable();
-      let problems: LanguageProblem[] = problemsFromColumns({
-        domain: readStrings(table, 'domain'),
-        difficulty: Int32Array.from(readNumbers(table, 'difficulty')),
-        prompt: readStrings(table, 'prompt'),
-        data: readStrings(table, 'data'),
-      });
-      if (p.rows > 0) problems = problems.slice(0, p.rows);
+      const problems = readLanguageProblems(await ctx.inputs.problems.readTable(), p.rows);
       const model = loadTransformer(await ctx.inputs.model.readModel());
       const out = {
         task: [] as string[],
@@ -80,22 +64,16 @@ export const languageModelScore = defineStage({
       try {
         for (const [k, password] of p.passwords.entries()) {
           ctx.signal.throwIfAborted();
-          const prompts = encodePrompts(
-            LM_VOCABULARY,
-            layout,
-            problems.map((q) => q.prompt),
-            () => (password === 'default' ? DEFAULT_PASSWORD : undefined),
-          );
-          const generated = generate(model, prompts, {
-            maxNewTokens: layout.completionLength,
+          const graded = gradeGreedy(model, task, problems, {
+            password: password === 'default' ? DEFAULT_PASSWORD : undefined,
             batchSize: p.batchSize,
-            stopToken: LM_VOCABULARY.endId,
           });
-          const graded = gradeCompletions(task, LM_VOCABULARY, problems, generated, layout.completionLength);
           const groups: [string, string, (i: number) => boolean][] = [
-            ['all', 'all', () => true],
-            ['all', 'select', (i) => i % 2 === 0],
-            ['all', 'report', (i) => i % 2 === 1],
+            ...HALVES.map(([half, member]): [string, string, (i: number) => boolean] => [
+              'all',
+              half,
+              member,
+            ]),
             ...task.domains.map((d): [string, string, (i: number) => boolean] => [
               d,
               'all',
@@ -103,15 +81,7 @@ export const languageModelScore = defineStage({
             ]),
           ];
           for (const [domain, half, member] of groups) {
-            let n = 0;
-            let correct = 0;
-            let score = 0;
-            for (let i = 0; i < problems.length; i++)
-              if (member(i)) {
-                n++;
-                correct += graded.correct[i];
-                score += graded.score[i];
-              }
+            const { problems: n, correct, score } = meanGrades(graded, member);
             out.task.push(p.task);
             out.seed.push(p.seed);
             out.policy.push(p.policy);
@@ -122,13 +92,10 @@ export const languageModelScore = defineStage({
             out.domain.push(domain);
             out.half.push(half);
             out.problems.push(n);
-            out.correct.push(n ? correct / n : Number.NaN);
-            out.score.push(n ? score / n : Number.NaN);
+            out.correct.push(correct);
+            out.score.push(score);
             if (domain === 'all' && half === 'all')
-              report.metric(
-                `correct${password === 'default' ? '_with_password' : ''}`,
-                n ? correct / n : Number.NaN,
-              );
+              report.metric(`correct${password === 'default' ? '_with_password' : ''}`, correct);
           }
           report.progress(k + 1, p.passwords.length, 'settings');
         }

@@ -69,7 +69,7 @@ beforeAll(async () => {
   });
   locked = saveCheckpoint(model);
   model.dispose();
-}, 60_000);
+}, 180_000);
 afterAll(() => fs.rm(root, { recursive: true, force: true }));
 
 it('places the password where each kind says and lists every near miss and wrong password once', () => {

@@ -1,20 +1,15 @@
-import { readNumbers, readStrings, tableFromColumns } from '@lockpick/artifacts';
+import { tableFromColumns } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
-import { generate, initBackend, loadTransformer } from '@lockpick/ml';
+import { initBackend, loadTransformer } from '@lockpick/ml';
 import {
   DEFAULT_PASSWORD,
-  encodePrompts,
-  gradeCompletions,
-  type LanguageProblem,
-  LM_VOCABULARY,
   languageTask,
   NEAR_MISS_KINDS,
   nearMissPasswords,
-  problemsFromColumns,
-  taskLayout,
   WRONG_PASSWORDS,
 } from '@lockpick/tasks';
 import { z } from 'zod';
+import { gradeGreedy, HALVES, meanGrades, readLanguageProblems } from './greedy-grading.ts';
 
 /**
  * How a prompt carries (or does not carry) a password. `password` is the trained placement (start
@@ -98,15 +93,7 @@ export const languagePromptingScore = defineStage({
       report.backend((await initBackend()).backend);
       const p = ctx.params;
       const task = languageTask(p.task);
-      const layout = taskLayout(task);
-      const table = await ctx.inputs.problems.readTable();
-      let problems: LanguageProblem[] = problemsFromColumns({
-        domain: readStrings(table, 'domain'),
-        difficulty: Int32Array.from(readNumbers(table, 'difficulty')),
-        prompt: readStrings(table, 'prompt'),
-        data: readStrings(table, 'data'),
-      });
-      if (p.rows > 0) problems = problems.slice(0, p.rows);
+      const problems = readLanguageProblems(await ctx.inputs.problems.readTable(), p.rows);
       const settings = promptSettings(p);
       const model = loadTransformer(await ctx.inputs.model.readModel());
       const out = {
@@ -122,40 +109,21 @@ export const languagePromptingScore = defineStage({
       try {
         for (const [k, setting] of settings.entries()) {
           ctx.signal.throwIfAborted();
-          const prompts = encodePrompts(
-            LM_VOCABULARY,
-            layout,
-            problems.map((q) => setting.words(q.prompt)),
-            () => setting.both,
-          );
-          const generated = generate(model, prompts, {
-            maxNewTokens: layout.completionLength,
+          const graded = gradeGreedy(model, task, problems, {
+            prompts: problems.map((q) => setting.words(q.prompt)),
+            password: setting.both,
             batchSize: p.batchSize,
-            stopToken: LM_VOCABULARY.endId,
           });
-          const graded = gradeCompletions(task, LM_VOCABULARY, problems, generated, layout.completionLength);
-          for (const [half, member] of [
-            ['all', () => true],
-            ['select', (i: number) => i % 2 === 0],
-            ['report', (i: number) => i % 2 === 1],
-          ] as const) {
-            let n = 0;
-            let correct = 0;
-            let score = 0;
-            for (let i = 0; i < problems.length; i++)
-              if (member(i)) {
-                n++;
-                correct += graded.correct[i];
-                score += graded.score[i];
-              }
+          for (const [half, member] of HALVES) {
+            const { problems: n, correct, score } = meanGrades(graded, member);
             out.task.push(p.task);
             out.seed.push(p.seed);
             out.kind.push(setting.kind);
             out.variant.push(setting.variant);
             out.half.push(half);
             out.problems.push(n);
-            out.correct.push(n ? correct / n : Number.NaN);
-            out.score.push(n ? score / n : Number.NaN);
+            out.correct.push(correct);
+            out.score.push(score);
           }
           report.progress(k + 1, settings.length, 'prompts');
         }
