@@ -77,8 +77,12 @@ it('tabulates each prompt kind over seeds and judges finding 6 from the interval
   expect(readStrings(prompts, 'best_phrase')[1]).toBe('wrong 1');
   expect(prompts.schema.metadata.get('lockpick.vega-lite')).toContain('"facet"');
   expect(verdict('6: wrong passwords do not unlock', 'math')).toBe('holds');
-  expect(verdict('6: near-miss passwords land between', 'math, a near miss: dropped')).toBe('holds');
-  expect(verdict('6: the exact password unlocks', 'math, password at the start only')).toBe('holds');
+  expect(verdict('6: near-miss passwords land between', 'math, a word dropped')).toBe('holds');
+  // The password at one end only is a near miss; here it unlocks fully, so it does not land between.
+  expect(verdict('6: near-miss passwords land between', 'math, the password at the start only')).toBe(
+    'fails',
+  );
+  expect(verdict('6: the exact password unlocks', 'math')).toBe('holds');
 });
 
 it('flips the verdict when wrong passwords unlock', async () => {

@@ -86,7 +86,9 @@ function promptsChartSpec(kinds: readonly string[]): ChartSpec {
  *   the kind's phrases), its 95% half-width, the share of the lock's gap (with − without password)
  *   it recovers, and the best single phrase of the kind.
  * - `findings`: wrong passwords do not unlock (< `unlocks` of the gap); the exact password does
- *   (≥ 1 − `unlocks`, at its trained place); each near miss lands between.
+ *   (it beats no password by more than `unlocks` in correctness); each near miss (a word changed,
+ *   dropped or the words shuffled; the password at one end only) lands between (its share of the
+ *   gap inside `unlocks` … 1 − `unlocks`).
  */
 export const passwordPromptingReport = defineStage({
   name: 'report.password-prompting',
@@ -214,25 +216,38 @@ export const passwordPromptingReport = defineStage({
           measured: `the 40 wrong passwords recover ${describeShare(wrong)} of the gap on average (< ${pct(low)} asked)`,
           verdict: !w ? 'inconclusive' : w[1] < low ? 'holds' : w[0] >= low ? 'fails' : 'inconclusive',
         });
-        // The exact password at its trained place recovers the whole gap by definition; at only the
-        // start or only the end of the prompt it need not.
-        for (const kind of ['password-start-only', 'password-end-only'].filter((k) => kinds.includes(k))) {
-          const values = shares(t.task, kind);
-          const i = interval(values);
-          findings.push({
-            finding: '6: the exact password unlocks',
-            subject: `${t.task}, ${kind.replace('password-', 'password at the ').replace('-only', ' only')}`,
-            paper: 'unlocks',
-            measured: `${describeShare(values)} of the gap (> ${pct(high)} asked; at start and end: 100% by definition)`,
-            verdict: !i ? 'inconclusive' : i[0] > high ? 'holds' : i[1] <= high ? 'fails' : 'inconclusive',
-          });
-        }
-        for (const kind of kinds.filter((k) => k.startsWith('near-miss-'))) {
+        // The exact password where the lock learned it (start and end) defines the gap: it unlocks
+        // when that gap is wide, in correctness points per seed.
+        const none = seedMeans(t.task, 'none');
+        const gaps = [...seedMeans(t.task, 'password')].flatMap(([seed, v]) =>
+          none.has(seed) ? [v - none.get(seed)!] : [],
+        );
+        const g = interval(gaps);
+        const points = (x: number) => `${(x * 100).toFixed(0)}`;
+        const gs = meanInterval(gaps);
+        findings.push({
+          finding: '6: the exact password unlocks',
+          subject: t.task,
+          paper: 'unlocks',
+          measured: !g
+            ? 'not measured'
+            : `+${points(gs.mean)}${Number.isFinite(gs.ci95) ? ` ± ${points(gs.ci95)}` : ''} points over no password (> ${points(p.unlocks)} asked)`,
+          verdict: !g
+            ? 'inconclusive'
+            : g[0] > p.unlocks
+              ? 'holds'
+              : g[1] <= p.unlocks
+                ? 'fails'
+                : 'inconclusive',
+        });
+        // The issue's near misses: a word changed, dropped or the words shuffled, and the exact
+        // password at only the start or only the end of the prompt.
+        for (const kind of kinds.filter((k) => k.startsWith('near-miss-') || k.startsWith('password-'))) {
           const values = shares(t.task, kind);
           const i = interval(values);
           findings.push({
             finding: '6: near-miss passwords land between',
-            subject: `${t.task}, ${kind.replace('near-miss-', 'a near miss: ')}`,
+            subject: `${t.task}, ${NEAR_MISS_NAMES[kind] ?? kind}`,
             paper: 'between the wrong and the exact password',
             measured: `${describeShare(values)} of the gap (between ${pct(low)} and ${pct(high)} asked)`,
             verdict: !i
@@ -250,6 +265,14 @@ export const passwordPromptingReport = defineStage({
       await ctx.outputs.table('findings', findingsTable(findings));
     }),
 });
+
+const NEAR_MISS_NAMES: Record<string, string> = {
+  'near-miss-changed': 'a word changed',
+  'near-miss-dropped': 'a word dropped',
+  'near-miss-shuffled': 'the words shuffled',
+  'password-start-only': 'the password at the start only',
+  'password-end-only': 'the password at the end only',
+};
 
 const KIND_ORDER = [
   'none',
