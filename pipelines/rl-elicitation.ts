@@ -60,33 +60,38 @@ export interface RlElicitationScale {
   curveEvery: number;
 }
 
-type ScaleName = 'default' | 'small' | 'smoke';
+type ScaleName = 'default' | 'default-figure-5' | 'small' | 'smoke';
 
 const ALL_METHODS: RlMethod[] = ['expert-iteration', 'iterated-dpo', 'dpo', 'filtering'];
 
-export const rlElicitationScales: Record<ScaleName, RlElicitationScale> = {
-  // The paper's settings (50 rounds of 640 candidates, 64 kept; 2 samples a problem for DPO),
-  // on math: the one task whose world meets the paper's levels on every seed measured so far.
-  // Learning rate 1e-4 for every method, from a sweep on tuning seed 100 (weak-large and
-  // weak-medium locks; greedy correctness after 50 rounds, README): at 1e-3 expert iteration and
-  // iterated DPO degraded the weak-large lock (0.45 → 0.41, 0.18); at 1e-4 each method did best or
-  // within 0.06 of its best rate.
-  default: {
-    world: { ...passwordLockingScales.default, experimentTasks: ['math'] },
-    weaks: ['weak-large', 'weak-medium', 'weak-small', 'fixedrdm'],
-    methods: ALL_METHODS,
-    rescue: {
-      weaks: ['weak-small', 'fixedrdm'],
-      demos: 16,
-      sftEpochs: [8, 64],
-      methods: ['expert-iteration', 'iterated-dpo'],
-    },
-    expertIteration: { rounds: 50, candidates: 640, keep: 64, epochs: 2, learningRate: 1e-4, batchSize: 32 },
-    dpo: { rounds: 4, problems: 0, beta: 0.1, learningRate: 1e-4, batchSize: 32 },
-    iteratedDpo: { rounds: 50, problems: 320, beta: 0.1, learningRate: 1e-4, batchSize: 32 },
-    curveRows: 200,
-    curveEvery: 5,
+// The paper's settings (50 rounds of 640 candidates, 64 kept; 2 samples a problem for DPO),
+// on math: the one task whose world meets the paper's levels on every seed measured so far.
+// Learning rate 1e-4 for every method, from a sweep on tuning seed 100 (weak-large and
+// weak-medium locks; greedy correctness after 50 rounds, README): at 1e-3 expert iteration and
+// iterated DPO degraded the weak-large lock (0.45 → 0.41, 0.18); at 1e-4 each method did best or
+// within 0.06 of its best rate.
+const defaultRl: RlElicitationScale = {
+  world: { ...passwordLockingScales.default, experimentTasks: ['math'] },
+  weaks: ['weak-large', 'weak-medium', 'weak-small', 'fixedrdm'],
+  methods: ALL_METHODS,
+  rescue: {
+    weaks: ['weak-small', 'fixedrdm'],
+    demos: 16,
+    sftEpochs: [8, 64],
+    methods: ['expert-iteration', 'iterated-dpo'],
   },
+  expertIteration: { rounds: 50, candidates: 640, keep: 64, epochs: 2, learningRate: 1e-4, batchSize: 32 },
+  dpo: { rounds: 4, problems: 0, beta: 0.1, learningRate: 1e-4, batchSize: 32 },
+  iteratedDpo: { rounds: 50, problems: 320, beta: 0.1, learningRate: 1e-4, batchSize: 32 },
+  curveRows: 200,
+  curveEvery: 5,
+};
+
+export const rlElicitationScales: Record<ScaleName, RlElicitationScale> = {
+  default: defaultRl,
+  // The default's Figure 5 alone (every method from every lock; no RL after SFT): the same nodes,
+  // so its results are the default's, in about two thirds of the time.
+  'default-figure-5': { ...defaultRl, rescue: { ...defaultRl.rescue, weaks: [] } },
   small: {
     world: { ...passwordLockingScales.small, experimentTasks: ['math'] },
     weaks: ['weak-medium', 'fixedrdm'],
@@ -261,7 +266,7 @@ export default definePipeline({
   description:
     'RL elicitation of password-locked language models: expert iteration, filtering, DPO, iterated DPO (Figures 5, 16)',
   defaultSeeds: [1, 2, 3],
-  scales: ['default', 'small', 'smoke'],
+  scales: ['default', 'default-figure-5', 'small', 'smoke'],
   build: (p, { seeds, scale }) => {
     const { figure, rescue, findings, curves } = buildRlElicitation(p, {
       seeds,
