@@ -26,7 +26,7 @@ function interval(values: number[]): [number, number] | undefined {
 }
 
 /** Correctness per prompt kind: points with 95% error bars over seeds, a column per task. */
-function promptsChartSpec(kinds: readonly string[]): ChartSpec {
+function promptsChartSpec(kinds: readonly string[], titles: readonly string[]): ChartSpec {
   const x: { [key: string]: Json } = {
     field: 'kind',
     type: 'nominal',
@@ -48,7 +48,7 @@ function promptsChartSpec(kinds: readonly string[]): ChartSpec {
     },
     data: { name: 'table' },
     usermeta: { lockpick: { kind: 'facet' } },
-    facet: { column: { field: 'title', type: 'nominal', title: null, sort: null } },
+    facet: { column: { field: 'title', type: 'nominal', title: null, sort: [...titles] } },
     spec: {
       width: 220,
       height: 170,
@@ -261,7 +261,16 @@ export const passwordPromptingReport = defineStage({
         }
       }
 
-      await ctx.outputs.table('prompts', withChart(tableFromColumns(prompts), promptsChartSpec(kinds)));
+      await ctx.outputs.table(
+        'prompts',
+        withChart(
+          tableFromColumns(prompts),
+          promptsChartSpec(
+            kinds,
+            p.tasks.map((t) => t.title),
+          ),
+        ),
+      );
       await ctx.outputs.table('findings', findingsTable(findings));
     }),
 });

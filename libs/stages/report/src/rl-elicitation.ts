@@ -60,7 +60,7 @@ const describe = (values: number[]) => {
  * Learning curves faceted by task (columns) and weak policy (rows): correctness without the
  * password against samples generated, a line per method (mean over seeds, band: 95% interval).
  */
-function curvesChartSpec(methods: readonly string[]): ChartSpec {
+function curvesChartSpec(methods: readonly string[], weaks: readonly string[]): ChartSpec {
   const color: { [key: string]: Json } = {
     field: 'method',
     type: 'nominal',
@@ -77,7 +77,8 @@ function curvesChartSpec(methods: readonly string[]): ChartSpec {
     usermeta: { lockpick: { kind: 'facet' } },
     transform: [{ filter: 'isValid(datum.mean)' }],
     facet: {
-      row: { field: 'weak', type: 'nominal', title: 'π_weak', sort: null },
+      // Rows from the strongest weak policy to fixedrdm, as the params list them.
+      row: { field: 'weak', type: 'nominal', title: 'π_weak', sort: [...weaks] },
       column: { field: 'panel', type: 'nominal', title: null, sort: null },
     },
     spec: {
@@ -406,7 +407,10 @@ export const rlElicitationReport = defineStage({
 
       await ctx.outputs.table('figure', tableFromColumns(figure));
       await ctx.outputs.table('rescue', tableFromColumns(rescue));
-      await ctx.outputs.table('curves', withChart(tableFromColumns(curves), curvesChartSpec(p.methods)));
+      await ctx.outputs.table(
+        'curves',
+        withChart(tableFromColumns(curves), curvesChartSpec(p.methods, p.weaks)),
+      );
       await ctx.outputs.table('findings', findingsTable(findings));
     }),
 });
