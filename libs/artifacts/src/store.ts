@@ -730,9 +730,13 @@ export class ArtifactStore {
     key: string,
     bundle: ModelBundle,
     meta: { [k: string]: Json } = {},
+    signal?: AbortSignal,
   ): Promise<ArtifactRef> {
     this.assertWritable(`save a checkpoint of ${key}`);
     const ref = await this.writeModel(bundle);
+    // Cancelled while the object was written: keep the pointer at the last checkpoint. A pointer
+    // moved after the run has ended could name an object that a gc run meanwhile took as unused.
+    signal?.throwIfAborted();
     await this.atomicWrite(
       this.checkpointPath(key),
       JSON.stringify({ ref, savedAt: new Date().toISOString(), meta }),

@@ -64,7 +64,7 @@ export function runStageInline(
         // A stage still running after its node was cancelled must not write: its checkpoint
         // would outlive a later run of the same node that finished and cleared it.
         abort.signal.throwIfAborted();
-        if (key) await store.saveCheckpoint(key, bundle, { node: call.node });
+        if (key) await store.saveCheckpoint(key, bundle, { node: call.node }, abort.signal);
       },
     };
     const events = runStage(stage, {
