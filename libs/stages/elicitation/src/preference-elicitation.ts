@@ -1,5 +1,5 @@
-import { defineStage, stageTask } from '@lockpick/engine';
-import { copyModel, initBackend, loadTransformer, type Transformer } from '@lockpick/ml';
+import { defineStage, type StageReporter, stageTask } from '@lockpick/engine';
+import { copyModel, initBackend, loadTransformer, type Optimizer, type Transformer } from '@lockpick/ml';
 import { type LanguageProblem, type LanguageTask, languageTask } from '@lockpick/tasks';
 import { z } from 'zod';
 import {
@@ -34,6 +34,31 @@ function samplePairs(
   }));
   const meanReward = (ra.reduce((x, y) => x + y, 0) + rb.reduce((x, y) => x + y, 0)) / (2 * problems.length);
   return { pairs, samples: 2 * problems.length, reward: meanReward };
+}
+
+/**
+ * One DPO epoch of `model` on `pairs` against `reference`, with the run's optimizer; reports the
+ * implicit-reward fit (a falling accuracy or margin shows a collapse the curve may not yet).
+ */
+async function dpoEpoch(
+  model: Transformer,
+  reference: Transformer,
+  task: LanguageTask,
+  pairs: Parameters<typeof preferenceStep>[3],
+  round: { r: number; optimizer: Optimizer; beta: number; batchSize: number; signal: AbortSignal },
+  report: StageReporter,
+) {
+  const fit = await preferenceStep(model, reference, task, pairs, {
+    optimizer: round.optimizer,
+    beta: round.beta,
+    epochs: 1,
+    batchSize: round.batchSize,
+    seed: round.r,
+    signal: round.signal,
+  });
+  report.metric('pairs', fit.pairs, round.r);
+  report.metric('reward_accuracy', fit.accuracy, round.r);
+  report.metric('reward_margin', fit.margin, round.r);
 }
 
 const preferenceParams = {
@@ -74,18 +99,8 @@ export const dpoElicitation = defineStage({
           p.reward,
           roundRng(p.seed, 'dpo', task.name, 0).int(0, 2 ** 31),
         );
-        report.metric('pairs', sampled.pairs.length);
         await elicitByRounds(ctx, report, signal, 'dpo', async (model, r, optimizer) => {
-          const fit = await preferenceStep(model, reference, task, sampled.pairs, {
-            optimizer,
-            beta: p.beta,
-            epochs: 1,
-            batchSize: p.batchSize,
-            seed: r,
-            signal,
-          });
-          report.metric('reward_accuracy', fit.accuracy, r);
-          report.metric('reward_margin', fit.margin, r);
+          await dpoEpoch(model, reference, task, sampled.pairs, { r, optimizer, ...p, signal }, report);
           return r === 1
             ? { samples: sampled.samples, reward: sampled.reward, referenceHash }
             : { samples: 0, reward: Number.NaN, referenceHash };
@@ -125,16 +140,7 @@ export const iteratedDpoElicitation = defineStage({
         const reference = copyModel(model);
         try {
           const sampled = samplePairs(reference, task, problems, p.reward, rng.int(0, 2 ** 31));
-          const fit = await preferenceStep(model, reference, task, sampled.pairs, {
-            optimizer,
-            beta: p.beta,
-            epochs: 1,
-            batchSize: p.batchSize,
-            seed: r,
-            signal,
-          });
-          report.metric('pairs', fit.pairs, r);
-          report.metric('reward_accuracy', fit.accuracy, r);
+          await dpoEpoch(model, reference, task, sampled.pairs, { r, optimizer, ...p, signal }, report);
           return {
             samples: sampled.samples,
             reward: sampled.reward,
