@@ -88,3 +88,14 @@ it("shares the world and the default lock with password-locking's nodes", () => 
     expect.arrayContaining(['lock-fixedrdm-math-7', 'samples-fixedrdm-on-lock-math']),
   );
 });
+
+it("default-figure-5 is the default's own Figure 5 nodes, without RL after SFT", () => {
+  const full = new Map(resolvePipeline(rlElicitation, { scale: 'default' }).nodes.map((n) => [n.name, n]));
+  const figure5 = resolvePipeline(rlElicitation, { scale: 'default-figure-5' }).nodes;
+  for (const node of figure5.filter((n) => n.name !== 'rl-report')) {
+    expect(full.get(node.name)?.params).toEqual(node.params);
+    expect(full.get(node.name)?.inputs).toEqual(node.inputs);
+  }
+  expect(figure5.some((n) => n.name.includes('after-sft') || n.name.startsWith('rl-sft-'))).toBe(false);
+  expect(full.size - figure5.length).toBeGreaterThan(0);
+});
