@@ -10,6 +10,7 @@ export {
   withChart,
 } from './chart.ts';
 export { compositionUnlockTable } from './composition-unlock.ts';
+export { crossDomainReport } from './cross-domain.ts';
 export { type Finding, findingsTable } from './findings.ts';
 export { demosToReach, passwordLockingReport } from './password-locking.ts';
 export { passwordPromptingReport } from './password-prompting.ts';

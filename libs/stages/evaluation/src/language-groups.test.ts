@@ -1,0 +1,107 @@
+import * as fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { ArtifactStore, readNumbers, readStrings, tableFromColumns } from '@lockpick/artifacts';
+import { runStageOnce } from '@lockpick/engine';
+import { initBackend, Optimizer, saveCheckpoint, Transformer, trainSft } from '@lockpick/ml';
+import {
+  createRng,
+  LM_VOCABULARY,
+  languageTask,
+  problemsToColumns,
+  sftTokenRows,
+  taskLayout,
+} from '@lockpick/tasks';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { languageGroupScore } from './language-groups.ts';
+
+let root: string;
+let store: ArtifactStore;
+beforeEach(async () => {
+  root = await fs.mkdtemp(path.join(tmpdir(), 'lockpick-groups-'));
+  store = await ArtifactStore.open(root);
+});
+afterEach(() => fs.rm(root, { recursive: true, force: true }));
+
+it('scores every domain and difficulty on both halves, and the groups add up to the whole', async () => {
+  await initBackend();
+  const task = languageTask('mmlu');
+  const rng = createRng(5, 'groups-test');
+  const problems = Array.from({ length: 64 }, () => task.generate(rng));
+  // A model that learned the answers of one domain's problems by heart: that domain scores high.
+  const model = new Transformer(
+    {
+      vocabSize: LM_VOCABULARY.size,
+      contextLength: taskLayout(task).seqLen,
+      layers: 1,
+      width: 16,
+      heads: 2,
+      mlpRatio: 4,
+      bias: false,
+    },
+    3,
+  );
+  const learned = task.domains[0];
+  await trainSft(
+    model,
+    sftTokenRows(
+      LM_VOCABULARY,
+      taskLayout(task),
+      problems
+        .filter((q) => q.domain === learned)
+        .map((q) => ({ prompt: q.prompt, completion: task.reference(q) })),
+    ),
+    {
+      optimizer: new Optimizer({ kind: 'adam', learningRate: 1e-2, totalSteps: 150 }),
+      batchSize: 16,
+      steps: 150,
+      seed: 1,
+      lossOn: 'completion',
+    },
+  );
+  const bundle = saveCheckpoint(model);
+  model.dispose();
+  const { outputs } = await runStageOnce(languageGroupScore, store, {
+    params: {
+      task: 'mmlu',
+      seed: 1,
+      policy: 'elicited',
+      trainedOn: 'domain:x',
+      passwords: ['none', 'default'],
+    },
+    inputs: {
+      model: await store.writeModel(bundle),
+      problems: await store.writeTable(tableFromColumns({ ...problemsToColumns(task, problems) })),
+    },
+  });
+  const t = await store.readTable(outputs.scores);
+  const groups = 1 + task.domains.length + task.difficulties;
+  expect(t.numRows).toBe(2 * groups * 3);
+  const grouping = readStrings(t, 'grouping');
+  const group = readStrings(t, 'group');
+  const half = readStrings(t, 'half');
+  const withPassword = readNumbers(t, 'with_password');
+  const n = readNumbers(t, 'problems');
+  const correct = readNumbers(t, 'correct');
+  expect(new Set(readStrings(t, 'trained_on'))).toEqual(new Set(['domain:x']));
+  for (const pw of [0, 1])
+    for (const h of ['all', 'select', 'report']) {
+      const rows = (g: string) =>
+        [...t.toArray().keys()].filter((i) => grouping[i] === g && half[i] === h && withPassword[i] === pw);
+      const [whole] = rows('all');
+      expect(n[whole]).toBe(h === 'all' ? 64 : 32);
+      for (const g of ['domain', 'difficulty']) {
+        const parts = rows(g).filter((i) => n[i] > 0);
+        expect(parts.reduce((a, i) => a + n[i], 0)).toBe(n[whole]);
+        const weighted = parts.reduce((a, i) => a + n[i] * correct[i], 0) / n[whole];
+        expect(weighted).toBeCloseTo(correct[whole], 10);
+      }
+    }
+  expect(new Set(group.filter((_, i) => grouping[i] === 'domain'))).toEqual(new Set(task.domains));
+  const domainAll = (d: string) =>
+    correct[
+      [...t.toArray().keys()].find((i) => group[i] === d && half[i] === 'all' && withPassword[i] === 0)!
+    ];
+  expect(domainAll(learned)).toBeGreaterThan(0.6);
+  for (const d of task.domains.slice(1)) expect(domainAll(d)).toBeLessThan(domainAll(learned) - 0.2);
+});

@@ -1,0 +1,98 @@
+// Finding 4's table and verdict from hand-made group scores: a verdict follows the data.
+import * as fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { ArtifactStore, readNumbers, readStrings, tableFromColumns } from '@lockpick/artifacts';
+import { runStageOnce } from '@lockpick/engine';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { crossDomainReport } from './cross-domain.ts';
+
+let root: string;
+let store: ArtifactStore;
+beforeEach(async () => {
+  root = await fs.mkdtemp(path.join(tmpdir(), 'lockpick-cross-domain-'));
+  store = await ArtifactStore.open(root);
+});
+afterEach(() => fs.rm(root, { recursive: true, force: true }));
+
+const DOMAINS = ['a', 'b', 'c'];
+
+/** One model's rows as `evaluation.language-groups` writes them: `level(group)` on both halves. */
+function model(
+  labels: {
+    seed: number;
+    policy: string;
+    trainedOn?: string;
+    demos?: number;
+    epochs?: number;
+    password?: boolean;
+  },
+  level: (group: string, half: string) => number,
+) {
+  const groups: [string, string][] = [['all', 'all'], ...DOMAINS.map((d): [string, string] => ['domain', d])];
+  const rows = groups.flatMap(([grouping, group]) =>
+    ['all', 'select', 'report'].map((half) => ({ grouping, group, half })),
+  );
+  return tableFromColumns({
+    task: rows.map(() => 'math'),
+    seed: rows.map(() => labels.seed),
+    policy: rows.map(() => labels.policy),
+    lock: rows.map(() => ''),
+    trained_on: rows.map(() => labels.trainedOn ?? ''),
+    demos: rows.map(() => labels.demos ?? 0),
+    epochs: rows.map(() => labels.epochs ?? 0),
+    with_password: rows.map(() => labels.password ?? false),
+    grouping: rows.map((r) => r.grouping),
+    group: rows.map((r) => r.group),
+    half: rows.map((r) => r.half),
+    problems: rows.map((r) => (r.grouping === 'all' ? 300 : 100)),
+    correct: rows.map((r) => level(r.group, r.half) + 0.01 * labels.seed),
+    score: rows.map(() => 0),
+  });
+}
+
+async function report(oneOnOthers: number) {
+  const tables = [1, 2, 3].flatMap((seed) => [
+    model({ seed, policy: 'locked' }, () => 0.1),
+    model({ seed, policy: 'locked', password: true }, () => 0.9),
+    // All-domain demos: 2 epochs is the better candidate on the select half.
+    model({ seed, policy: 'elicited', trainedOn: 'all', demos: 512, epochs: 1 }, () => 0.5),
+    model({ seed, policy: 'elicited', trainedOn: 'all', demos: 512, epochs: 2 }, () => 0.8),
+    // Demos of domain a: 4 epochs is best on the select half of the other domains.
+    model({ seed, policy: 'elicited', trainedOn: 'domain:a', demos: 512, epochs: 1 }, (g) =>
+      g === 'a' ? 0.9 : 0.2,
+    ),
+    model({ seed, policy: 'elicited', trainedOn: 'domain:a', demos: 512, epochs: 4 }, (g) =>
+      g === 'a' ? 0.85 : oneOnOthers,
+    ),
+  ]);
+  const { outputs } = await runStageOnce(crossDomainReport, store, {
+    params: { tasks: [{ task: 'math', title: 'MATH' }] },
+    inputs: { scores: await Promise.all(tables.map((t) => store.writeTable(t))) },
+  });
+  return {
+    table: await store.readTable(outputs['cross-domain']),
+    findings: await store.readTable(outputs.findings),
+  };
+}
+
+it('compares one domain’s demos with all domains’ on the other domains, epochs picked on the select half', async () => {
+  const { table, findings } = await report(0.7);
+  expect(table.numRows).toBe(1);
+  expect(readStrings(table, 'group')).toEqual(['a']);
+  expect(readNumbers(table, 'epochs_one')).toEqual([4]);
+  expect(readNumbers(table, 'epochs_all')).toEqual([2]);
+  expect(readNumbers(table, 'locked_other')[0]).toBeCloseTo(0.12, 6);
+  expect(readNumbers(table, 'one_other')[0]).toBeCloseTo(0.72, 6);
+  expect(readNumbers(table, 'all_other')[0]).toBeCloseTo(0.82, 6);
+  expect(readNumbers(table, 'one_same')[0]).toBeCloseTo(0.87, 6);
+  expect(readNumbers(table, 'share')[0]).toBeCloseTo(0.6 / 0.7, 3);
+  expect(readStrings(findings, 'verdict')).toEqual(['holds']);
+  expect(readStrings(findings, 'subject')).toEqual(['math, by domain, N = 512']);
+});
+
+it('says the finding fails when one domain’s demos leave the others locked', async () => {
+  const { findings } = await report(0.25);
+  expect(readStrings(findings, 'verdict')).toEqual(['fails']);
+  expect(readStrings(findings, 'measured')[0]).toMatch(/^21% ± 0% of the all-domain recovery/);
+});

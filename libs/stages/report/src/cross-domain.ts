@@ -1,0 +1,366 @@
+import { type Json, readNumbers, readStrings, tableFromColumns } from '@lockpick/artifacts';
+import { defineStage, stageTask } from '@lockpick/engine';
+import { z } from 'zod';
+import { type ChartSpec, withChart } from './chart.ts';
+import { type Finding, findingsTable } from './findings.ts';
+import { meanInterval } from './statistics.ts';
+
+type Cell = string | number | null;
+
+const round4 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null);
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+
+/** One row of `evaluation.language-groups`, as the report reads it. */
+interface GroupRow {
+  task: string;
+  seed: number;
+  policy: string;
+  lock: string;
+  trainedOn: string;
+  demos: number;
+  epochs: number;
+  withPassword: boolean;
+  grouping: string;
+  group: string;
+  half: string;
+  problems: number;
+  correct: number;
+}
+
+/** Correctness over the groups `groups` of one grouping, weighted by their problems (NaN if none). */
+function pooled(
+  rows: readonly GroupRow[],
+  grouping: string,
+  groups: ReadonlySet<string>,
+  half: string,
+): number {
+  let n = 0;
+  let sum = 0;
+  for (const r of rows)
+    if (r.grouping === grouping && groups.has(r.group) && r.half === half && r.problems > 0) {
+      n += r.problems;
+      sum += r.problems * r.correct;
+    }
+  return n ? sum / n : Number.NaN;
+}
+
+/**
+ * Share of all-domain demos' recovery that one group's demos give on the other groups, per trained
+ * group and N: points with 95% error bars over seeds, a column per task × grouping, a rule at the
+ * finding's threshold.
+ */
+function shareChartSpec(threshold: number, panels: readonly string[]): ChartSpec {
+  const y = (field: string): { [key: string]: Json } => ({
+    field,
+    type: 'quantitative',
+    title: 'share of all-domain demos’ recovery, on the other groups',
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: 'Demos from one group unlock the others (the paper’s Figure 4)',
+      subtitle: `points: mean over seeds (bars: 95% interval); dashed: the finding's ${pct(threshold)}`,
+    },
+    data: { name: 'table' },
+    usermeta: { lockpick: { kind: 'facet' } },
+    facet: { column: { field: 'panel', type: 'nominal', title: null, sort: [...panels] } },
+    spec: {
+      width: 200,
+      height: 200,
+      layer: [
+        {
+          name: 'threshold',
+          mark: { type: 'rule', strokeDash: [4, 4], color: '#888' },
+          encoding: { y: { datum: threshold } },
+        },
+        {
+          name: 'errorbar',
+          transform: [{ filter: 'isValid(datum.share_low)' }],
+          mark: { type: 'rule' },
+          encoding: {
+            x: { field: 'group', type: 'nominal', title: 'demos from' },
+            xOffset: { field: 'demos', type: 'nominal' },
+            color: { field: 'demos', type: 'nominal', title: 'N demos' },
+            y: y('share_low'),
+            y2: { field: 'share_high' },
+          },
+        },
+        {
+          name: 'ours',
+          transform: [{ filter: 'isValid(datum.share)' }],
+          mark: { type: 'point', filled: true, size: 50 },
+          encoding: {
+            x: { field: 'group', type: 'nominal', title: 'demos from' },
+            xOffset: { field: 'demos', type: 'nominal' },
+            color: { field: 'demos', type: 'nominal', title: 'N demos' },
+            y: y('share'),
+            tooltip: [
+              { field: 'panel', type: 'nominal' },
+              { field: 'group', type: 'nominal' },
+              { field: 'demos', type: 'quantitative' },
+              { field: 'one_other', type: 'quantitative', format: '.3f', title: 'one group, others' },
+              { field: 'all_other', type: 'quantitative', format: '.3f', title: 'all groups, others' },
+              { field: 'locked_other', type: 'quantitative', format: '.3f', title: 'locked, others' },
+              { field: 'share', type: 'quantitative', format: '.0%' },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * Cross-domain generalisation of SFT elicitation (EXPERIMENTS.md P-lm finding 4; the paper's
+ * Figures 4, 10, 11), from `evaluation.language-groups` tables:
+ *
+ * - `cross-domain`: a row per task × lock × grouping × group the demos came from × N. On the
+ *   *other* groups (validation's report half, pooled by problem count): the lock without password,
+ *   SFT on N demos of that group, SFT on N demos of every group, and the share of the all-group
+ *   recovery the one group gives, (one − locked) / (all − locked), per seed then mean ± 95%. Each
+ *   SFT's epochs are the App. G.3 candidate best on the select half of the same groups, averaged
+ *   over seeds, as `password-locking` picks them.
+ * - `findings`: finding 4 per task × lock × grouping at the largest N: the share, averaged over the
+ *   groups demos came from, must be at least `threshold`.
+ */
+export const crossDomainReport = defineStage({
+  name: 'report.cross-domain',
+  description: 'SFT on demos from one domain or difficulty, scored on the others (finding 4)',
+  module: import.meta.url,
+  params: z.object({
+    tasks: z.array(z.object({ task: z.string(), title: z.string() })).min(1),
+    /** Finding 4: one domain's demos recover at least this share of what all domains' recover. */
+    threshold: z.number().gt(0).lte(1).default(0.8),
+    /** Below this gain in correctness, all-domain demos recover too little to compare with. */
+    minimumRecovery: z.number().nonnegative().default(0.05),
+  }),
+  inputs: { scores: 'table[]' },
+  outputs: { 'cross-domain': 'table', findings: 'table' },
+  run: (ctx) =>
+    stageTask(ctx.signal, async () => {
+      const p = ctx.params;
+      const rows: GroupRow[] = [];
+      for (const input of ctx.inputs.scores) {
+        const t = await input.readTable();
+        const col = {
+          task: readStrings(t, 'task'),
+          seed: readNumbers(t, 'seed'),
+          policy: readStrings(t, 'policy'),
+          lock: readStrings(t, 'lock'),
+          trainedOn: readStrings(t, 'trained_on'),
+          demos: readNumbers(t, 'demos'),
+          epochs: readNumbers(t, 'epochs'),
+          withPassword: Array.from({ length: t.numRows }, (_, i) =>
+            Boolean(t.getChild('with_password')?.get(i)),
+          ),
+          grouping: readStrings(t, 'grouping'),
+          group: readStrings(t, 'group'),
+          half: readStrings(t, 'half'),
+          problems: readNumbers(t, 'problems'),
+          correct: readNumbers(t, 'correct'),
+        };
+        for (let i = 0; i < t.numRows; i++)
+          rows.push({
+            task: col.task[i],
+            seed: col.seed[i],
+            policy: col.policy[i],
+            lock: col.lock[i],
+            trainedOn: col.trainedOn[i],
+            demos: col.demos[i],
+            epochs: col.epochs[i],
+            withPassword: col.withPassword[i],
+            grouping: col.grouping[i],
+            group: col.group[i],
+            half: col.half[i],
+            problems: col.problems[i],
+            correct: col.correct[i],
+          });
+      }
+      if (rows.length === 0) throw new Error('report.cross-domain: no group scores to report');
+
+      // One model's rows: (task, lock, seed, policy, trainedOn, demos, epochs, password) → rows.
+      const models = new Map<string, GroupRow[]>();
+      const modelKey = (r: Omit<GroupRow, 'grouping' | 'group' | 'half' | 'problems' | 'correct'>) =>
+        JSON.stringify([r.task, r.lock, r.seed, r.policy, r.trainedOn, r.demos, r.epochs, r.withPassword]);
+      for (const r of rows) {
+        const key = modelKey(r);
+        models.set(key, [...(models.get(key) ?? []), r]);
+      }
+      const modelsOf = (filter: (r: GroupRow) => boolean) => [...models.values()].filter((m) => filter(m[0]));
+
+      const table: Record<string, Cell[]> = {
+        task: [],
+        title: [],
+        lock: [],
+        grouping: [],
+        group: [],
+        panel: [],
+        demos: [],
+        seeds: [],
+        epochs_one: [],
+        epochs_all: [],
+        locked_other: [],
+        with_password_other: [],
+        one_other: [],
+        one_other_ci95: [],
+        all_other: [],
+        all_other_ci95: [],
+        one_same: [],
+        share: [],
+        share_ci95: [],
+        share_low: [],
+        share_high: [],
+      };
+      // (task, lock, grouping) at the largest N → per seed → shares over trained groups.
+      const atLargest = new Map<string, { demos: number; perSeed: Map<number, number[]> }>();
+      const panels: string[] = [];
+
+      for (const t of p.tasks) {
+        const elicited = modelsOf((r) => r.task === t.task && r.policy === 'elicited' && !r.withPassword);
+        const locks = [...new Set(rows.filter((r) => r.task === t.task).map((r) => r.lock))].sort();
+        for (const lock of locks) {
+          const trained = [
+            ...new Set(elicited.filter((m) => m[0].lock === lock).map((m) => m[0].trainedOn)),
+          ].filter((g) => g !== 'all');
+          const groupings = [...new Set(trained.map((g) => g.split(':')[0]))].sort();
+          for (const grouping of groupings) {
+            const panel = `${t.title}${lock ? `, ${lock}` : ''}: by ${grouping}`;
+            panels.push(panel);
+            const allGroups = [
+              ...new Set(
+                rows.filter((r) => r.task === t.task && r.grouping === grouping).map((r) => r.group),
+              ),
+            ];
+            for (const trainedOn of trained.filter((g) => g.startsWith(`${grouping}:`)).sort()) {
+              const group = trainedOn.slice(grouping.length + 1);
+              const others = new Set(allGroups.filter((g) => g !== group));
+              const same = new Set([group]);
+              const seedValue = (m: GroupRow[], groups: Set<string>, half: string) =>
+                pooled(m, grouping, groups, half);
+              const lockedBySeed = new Map<number, GroupRow[]>();
+              const ceilingBySeed = new Map<number, GroupRow[]>();
+              for (const m of modelsOf((r) => r.task === t.task && r.lock === lock && r.policy === 'locked'))
+                (m[0].withPassword ? ceilingBySeed : lockedBySeed).set(m[0].seed, m);
+              const demoCounts = [
+                ...new Set(elicited.filter((m) => m[0].trainedOn === trainedOn).map((m) => m[0].demos)),
+              ].sort((a, b) => a - b);
+              for (const demos of demoCounts) {
+                /** Per seed, the model of the epoch candidate best on the select half (mean over seeds). */
+                const pick = (from: string) => {
+                  const candidates = elicited.filter(
+                    (m) => m[0].lock === lock && m[0].trainedOn === from && m[0].demos === demos,
+                  );
+                  const byEpochs = new Map<number, GroupRow[][]>();
+                  for (const m of candidates)
+                    byEpochs.set(m[0].epochs, [...(byEpochs.get(m[0].epochs) ?? []), m]);
+                  let best: { epochs: number; models: GroupRow[][] } | undefined;
+                  let bestValue = Number.NEGATIVE_INFINITY;
+                  for (const [epochs, ms] of byEpochs) {
+                    const v = ms.reduce((a, m) => a + seedValue(m, others, 'select'), 0) / ms.length;
+                    if (v > bestValue) [best, bestValue] = [{ epochs, models: ms }, v];
+                  }
+                  return best;
+                };
+                const one = pick(trainedOn);
+                const all = pick('all');
+                if (!one) continue;
+                const allBySeed = new Map((all?.models ?? []).map((m) => [m[0].seed, m]));
+                const values = {
+                  locked: [] as number[],
+                  ceiling: [] as number[],
+                  one: [] as number[],
+                  all: [] as number[],
+                  same: [] as number[],
+                  share: [] as number[],
+                };
+                const shareBySeed = new Map<number, number>();
+                for (const m of one.models) {
+                  const seed = m[0].seed;
+                  const o = seedValue(m, others, 'report');
+                  values.one.push(o);
+                  values.same.push(seedValue(m, same, 'report'));
+                  const lockedRows = lockedBySeed.get(seed);
+                  const l = lockedRows ? seedValue(lockedRows, others, 'report') : Number.NaN;
+                  if (lockedRows) values.locked.push(l);
+                  const ceilingRows = ceilingBySeed.get(seed);
+                  if (ceilingRows) values.ceiling.push(seedValue(ceilingRows, others, 'report'));
+                  const allRows = allBySeed.get(seed);
+                  if (!allRows) continue;
+                  const a = seedValue(allRows, others, 'report');
+                  values.all.push(a);
+                  if (Number.isFinite(l) && a - l >= p.minimumRecovery) {
+                    values.share.push((o - l) / (a - l));
+                    shareBySeed.set(seed, (o - l) / (a - l));
+                  }
+                }
+                const mean = (xs: number[]) => meanInterval(xs.filter(Number.isFinite));
+                const share = mean(values.share);
+                table.task.push(t.task);
+                table.title.push(t.title);
+                table.lock.push(lock);
+                table.grouping.push(grouping);
+                table.group.push(group);
+                table.panel.push(panel);
+                table.demos.push(demos);
+                table.seeds.push(one.models.length);
+                table.epochs_one.push(one.epochs);
+                table.epochs_all.push(all?.epochs ?? null);
+                table.locked_other.push(round4(mean(values.locked).mean));
+                table.with_password_other.push(round4(mean(values.ceiling).mean));
+                table.one_other.push(round4(mean(values.one).mean));
+                table.one_other_ci95.push(round4(mean(values.one).ci95));
+                table.all_other.push(round4(mean(values.all).mean));
+                table.all_other_ci95.push(round4(mean(values.all).ci95));
+                table.one_same.push(round4(mean(values.same).mean));
+                table.share.push(round4(share.mean));
+                table.share_ci95.push(round4(share.ci95));
+                table.share_low.push(Number.isFinite(share.ci95) ? round4(share.mean - share.ci95) : null);
+                table.share_high.push(Number.isFinite(share.ci95) ? round4(share.mean + share.ci95) : null);
+
+                const key = JSON.stringify([t.task, lock, grouping]);
+                const entry = atLargest.get(key);
+                if (!entry || demos > entry.demos) atLargest.set(key, { demos, perSeed: new Map() });
+                const target = atLargest.get(key)!;
+                if (target.demos === demos)
+                  for (const [seed, v] of shareBySeed)
+                    target.perSeed.set(seed, [...(target.perSeed.get(seed) ?? []), v]);
+              }
+            }
+          }
+        }
+      }
+
+      const findings: Finding[] = [];
+      for (const [key, { demos, perSeed }] of atLargest) {
+        const [task, lock, grouping] = JSON.parse(key) as [string, string, string];
+        // Per seed, the mean over the groups demos came from; then mean ± 95% over seeds.
+        const s = meanInterval(
+          [...perSeed.values()].map((shares) => shares.reduce((a, b) => a + b, 0) / shares.length),
+        );
+        const lowHigh = Number.isFinite(s.ci95) ? [s.mean - s.ci95, s.mean + s.ci95] : [s.mean, s.mean];
+        findings.push({
+          finding: '4: demos from one domain unlock the others',
+          subject: `${task}${lock ? `, ${lock}` : ''}, by ${grouping}, N = ${demos}`,
+          paper: `one domain's demos recover most of what all domains' recover (≥ ${pct(p.threshold)} asked)`,
+          measured:
+            s.n === 0
+              ? `all-domain demos recover less than ${(p.minimumRecovery * 100).toFixed(0)} points on the other groups: nothing to compare`
+              : `${pct(s.mean)}${Number.isFinite(s.ci95) ? ` ± ${pct(s.ci95)}` : ' (one seed)'} of the all-domain recovery on the other groups, averaged over the groups demos came from`,
+          verdict:
+            s.n === 0
+              ? 'inconclusive'
+              : lowHigh[0] >= p.threshold
+                ? 'holds'
+                : lowHigh[1] < p.threshold
+                  ? 'fails'
+                  : 'inconclusive',
+        });
+      }
+
+      await ctx.outputs.table(
+        'cross-domain',
+        withChart(tableFromColumns(table), shareChartSpec(p.threshold, panels)),
+      );
+      await ctx.outputs.table('findings', findingsTable(findings));
+    }),
+});

@@ -1,0 +1,64 @@
+// The cross-domain pipeline at smoke scale, end to end: SFT on one domain's demos, every model scored
+// per group, the table with its chart, and finding 4 judged.
+import * as fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { ArtifactStore, readNumbers, readStrings } from '@lockpick/artifacts';
+import { type RunEvent, resolvePipeline, runPipeline } from '@lockpick/engine';
+import { lastValueFrom, toArray } from 'rxjs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import crossDomain from './cross-domain.ts';
+import passwordLocking from './password-locking.ts';
+
+let root: string;
+let store: ArtifactStore;
+beforeAll(async () => {
+  root = await fs.mkdtemp(path.join(tmpdir(), 'lockpick-cross-domain-pipeline-'));
+  store = await ArtifactStore.open(root);
+});
+afterAll(() => fs.rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
+
+const options = { scale: 'smoke', seeds: [7] };
+
+it('fine-tunes on one domain at a time and compares with every domain on the others', {
+  timeout: 240_000,
+}, async () => {
+  const resolved = resolvePipeline(crossDomain, options);
+  const events: RunEvent[] = await lastValueFrom(
+    runPipeline(resolved, store, { workers: false, jobs: 2 }).pipe(toArray()),
+  );
+  expect(events.filter((e) => e.type === 'node-failed')).toEqual([]);
+  const report = events.find((e) => e.type === 'node-done' && e.node === 'cross-domain-report');
+  if (report?.type !== 'node-done') throw new Error('no report');
+
+  const table = await store.readTable(report.outputs['cross-domain']);
+  expect(readStrings(table, 'group').sort()).toEqual(['algebra', 'arithmetic', 'modular']);
+  expect(new Set(readNumbers(table, 'demos'))).toEqual(new Set([4]));
+  // Epochs are App. G.3's candidates for 4 demos.
+  for (const e of readNumbers(table, 'epochs_one')) expect([64, 128, 256]).toContain(e);
+  for (const v of readNumbers(table, 'all_other')) {
+    expect(v).toBeGreaterThanOrEqual(0);
+    expect(v).toBeLessThanOrEqual(1);
+  }
+  expect(table.schema.metadata.get('lockpick.vega-lite')).toContain('"facet"');
+  const findings = await store.readTable(report.outputs.findings);
+  expect(readStrings(findings, 'subject')).toEqual(['math, by domain, N = 4']);
+  expect(['holds', 'fails', 'inconclusive']).toContain(readStrings(findings, 'verdict')[0]);
+});
+
+it("takes password-locking's locks and all-domain SFT nodes as they are, and one domain's demos from its pool", () => {
+  const cross = resolvePipeline(crossDomain, options);
+  const locking = new Map(resolvePipeline(passwordLocking, options).nodes.map((n) => [n.name, n]));
+  for (const name of ['base-strong', 'lock-math-7', 'elicit-math-reference-7-n4-e64']) {
+    const node = cross.nodes.find((n) => n.name === name);
+    expect(node?.params).toEqual(locking.get(name)?.params);
+    expect(node?.inputs).toEqual(locking.get(name)?.inputs);
+  }
+  const oneDomain = cross.nodes.find((n) => n.name === 'elicit-math-reference-domain-algebra-7-n4-e64');
+  expect(oneDomain?.params).toEqual(locking.get('elicit-math-reference-7-n4-e64')?.params);
+  expect(oneDomain?.inputs.demos).toEqual({ node: 'demos-math-domain-algebra', output: 'table' });
+  expect(cross.nodes.find((n) => n.name === 'demos-math-domain-algebra')?.inputs.table).toEqual({
+    node: 'data-math',
+    output: 'elicit',
+  });
+});

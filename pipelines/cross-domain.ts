@@ -1,0 +1,165 @@
+import { definePipeline, type OutputRef, type PipelineBuilder } from '@lockpick/engine';
+import { languageSubset } from '@lockpick/stage-datagen';
+import { demoEpochCandidates, languageDemoSft } from '@lockpick/stage-elicitation';
+import { languageGroupScore } from '@lockpick/stage-evaluation';
+import { crossDomainReport } from '@lockpick/stage-report';
+import { languageTask } from '@lockpick/tasks';
+import {
+  buildLanguageWorld,
+  CLASSIFICATION,
+  type PasswordLockingScale,
+  passwordLockingScales,
+  taskTitle,
+} from './password-locking.ts';
+
+/**
+ * Cross-domain generalisation of SFT elicitation (EXPERIMENTS.md P-lm finding 4; the paper's
+ * Figures 4, 10 and 11), on the `password-locking` world and its locks (the same nodes, so a store
+ * that ran it reuses them):
+ *
+ * 1. per task and run seed, the lock (one password for every domain);
+ * 2. SFT without the password on N reference demos from one group of problems only (a domain, or a
+ *    difficulty level), each App. G.3 epoch candidate a node, and on N demos from every group (the
+ *    `password-locking` nodes themselves);
+ * 3. every model scored per domain and per difficulty; the report reads, on the groups the demos
+ *    did *not* come from, how much of the all-group recovery one group's demos give.
+ */
+export interface CrossDomainScale {
+  /** The world (policies and locks), as `password-locking` builds it. */
+  world: PasswordLockingScale;
+  /** Tasks and how their problems are grouped (the paper: MATH by category and by difficulty, MMLU by category). */
+  groupings: Record<string, ('domain' | 'difficulty')[]>;
+  /** N for generation tasks and for the classification task (the paper's 4/64/512 and 16/128/512). */
+  demos: number[];
+  classificationDemos: number[];
+}
+
+type ScaleName = 'default' | 'small' | 'smoke';
+
+const GROUPINGS: CrossDomainScale['groupings'] = { math: ['domain', 'difficulty'], mmlu: ['domain'] };
+
+export const crossDomainScales: Record<ScaleName, CrossDomainScale> = {
+  default: {
+    world: { ...passwordLockingScales.default, experimentTasks: ['math', 'mmlu'] },
+    groupings: GROUPINGS,
+    demos: [4, 64, 512],
+    classificationDemos: [16, 128, 512],
+  },
+  // A group of the small world's demo pool holds about 225–300 problems.
+  small: {
+    world: passwordLockingScales.small,
+    groupings: GROUPINGS,
+    demos: [4, 64],
+    classificationDemos: [16, 128],
+  },
+  smoke: {
+    world: { ...passwordLockingScales.smoke, experimentTasks: ['math'] },
+    groupings: { math: ['domain'] },
+    demos: [4],
+    classificationDemos: [4],
+  },
+};
+
+/** The groups of a task under a grouping: its domains, or its difficulty levels ("1", "2", …). */
+function groupsOf(task: string, grouping: 'domain' | 'difficulty'): string[] {
+  const t = languageTask(task);
+  return grouping === 'domain'
+    ? [...t.domains]
+    : Array.from({ length: t.difficulties }, (_, k) => String(k + 1));
+}
+
+export function buildCrossDomain(
+  p: PipelineBuilder,
+  options: { seeds: readonly number[]; scale: CrossDomainScale; prefix?: string },
+): { crossDomain: OutputRef<'table'>; findings: OutputRef<'table'> } {
+  const { seeds, scale: s } = options;
+  const prefix = options.prefix ?? '';
+  const experimentTasks = Object.keys(s.groupings);
+  const { tasks, evalRows } = buildLanguageWorld(p, {
+    scale: { ...s.world, experimentTasks },
+    prefix,
+  });
+  const scores: OutputRef<'table'>[] = [];
+  const score = (
+    name: string,
+    model: OutputRef<'model'>,
+    task: string,
+    params: {
+      seed: number;
+      policy: string;
+      trainedOn?: string;
+      demos?: number;
+      epochs?: number;
+      passwords?: ('none' | 'default')[];
+    },
+  ) =>
+    scores.push(
+      p.node(`${prefix}groups-${name}`, languageGroupScore, {
+        params: { task, rows: evalRows, ...params },
+        inputs: { model, problems: tasks.get(task)!.data.validation },
+      }).out.scores,
+    );
+  for (const task of experimentTasks) {
+    const w = tasks.get(task)!;
+    const demoCounts = CLASSIFICATION.has(task) ? s.classificationDemos : s.demos;
+    // Demos of one group: the elicitation pool's rows of that group, reference solutions.
+    const pools: { trainedOn: string; name: string; table: OutputRef<'table'> }[] = [
+      { trainedOn: 'all', name: '', table: w.data.elicit },
+    ];
+    for (const grouping of s.groupings[task])
+      for (const group of groupsOf(task, grouping))
+        pools.push({
+          trainedOn: `${grouping}:${group}`,
+          name: `${grouping}-${group}-`,
+          table: p.node(`${prefix}demos-${task}-${grouping}-${group}`, languageSubset, {
+            params: { by: grouping, values: [group] },
+            inputs: { table: w.data.elicit },
+          }).out.table,
+        });
+    for (const seed of seeds) {
+      const locked = w.locked(seed);
+      score(`locked-${task}-${seed}`, locked, task, {
+        seed,
+        policy: 'locked',
+        passwords: ['none', 'default'],
+      });
+      for (const pool of pools)
+        for (const n of demoCounts)
+          for (const epochs of demoEpochCandidates(n)) {
+            // All-group demos keep password-locking's node names and parameters: the same nodes.
+            const name = `${task}-reference-${pool.name}${seed}-n${n}-e${epochs}`;
+            const elicited = p.node(`${prefix}elicit-${name}`, languageDemoSft, {
+              params: { task, seed, demos: n, epochs, column: 'reference', ...s.world.elicit },
+              inputs: { model: locked, demos: pool.table },
+            }).out.model;
+            score(`elicited-${name}`, elicited, task, {
+              seed,
+              policy: 'elicited',
+              trainedOn: pool.trainedOn,
+              demos: n,
+              epochs,
+            });
+          }
+    }
+  }
+  const report = p.node(`${prefix}cross-domain-report`, crossDomainReport, {
+    params: { tasks: experimentTasks.map((task) => ({ task, title: taskTitle(task) })) },
+    inputs: { scores },
+  });
+  return { crossDomain: report.out['cross-domain'], findings: report.out.findings };
+}
+
+export default definePipeline({
+  name: 'cross-domain',
+  description:
+    'SFT elicitation on demos from one domain or difficulty of a password-locked model, scored on the others (finding 4)',
+  defaultSeeds: [1, 2, 3],
+  scales: ['default', 'small', 'smoke'],
+  build: (p, { seeds, scale }) => {
+    const { crossDomain, findings } = buildCrossDomain(p, {
+      seeds,
+      scale: crossDomainScales[scale as ScaleName],
+    });
+    p.results(crossDomain, findings);
+  },
+});
