@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ArtifactStore, readNumbers, readStrings } from '@lockpick/artifacts';
 import { type RunEvent, resolvePipeline, runPipeline } from '@lockpick/engine';
+import { domainPasswords } from '@lockpick/tasks';
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import crossDomain from './cross-domain.ts';
@@ -32,7 +33,11 @@ it('fine-tunes on one domain at a time and compares with every domain on the oth
   if (report?.type !== 'node-done') throw new Error('no report');
 
   const table = await store.readTable(report.outputs['cross-domain']);
-  expect(readStrings(table, 'group').sort()).toEqual(['algebra', 'arithmetic', 'modular']);
+  const lock = readStrings(table, 'lock');
+  const groups = readStrings(table, 'group');
+  // One row per domain the demos came from, for the one-password lock and the per-domain one.
+  for (const l of ['', 'per-domain'])
+    expect(groups.filter((_, i) => lock[i] === l).sort()).toEqual(['algebra', 'arithmetic', 'modular']);
   expect(new Set(readNumbers(table, 'demos'))).toEqual(new Set([4]));
   // Epochs are App. G.3's candidates for 4 demos.
   for (const e of readNumbers(table, 'epochs_one')) expect([64, 128, 256]).toContain(e);
@@ -42,8 +47,12 @@ it('fine-tunes on one domain at a time and compares with every domain on the oth
   }
   expect(table.schema.metadata.get('lockpick.vega-lite')).toContain('"facet"');
   const findings = await store.readTable(report.outputs.findings);
-  expect(readStrings(findings, 'subject')).toEqual(['math, by domain, N = 4']);
-  expect(['holds', 'fails', 'inconclusive']).toContain(readStrings(findings, 'verdict')[0]);
+  expect(readStrings(findings, 'subject')).toEqual([
+    'math, by domain, N = 4',
+    'math, per-domain, by domain, N = 4',
+    'math, per-domain',
+  ]);
+  for (const v of readStrings(findings, 'verdict')) expect(['holds', 'fails', 'inconclusive']).toContain(v);
 });
 
 it("takes password-locking's locks and all-domain SFT nodes as they are, and one domain's demos from its pool", () => {
@@ -57,6 +66,21 @@ it("takes password-locking's locks and all-domain SFT nodes as they are, and one
   const oneDomain = cross.nodes.find((n) => n.name === 'elicit-math-reference-domain-algebra-7-n4-e64');
   expect(oneDomain?.params).toEqual(locking.get('elicit-math-reference-7-n4-e64')?.params);
   expect(oneDomain?.inputs.demos).toEqual({ node: 'demos-math-domain-algebra', output: 'table' });
+  // The per-domain lock: the one-password lock's mix and inputs, with a password per domain.
+  const perDomain = cross.nodes.find((n) => n.name === 'lock-per-domain-math-7');
+  const onePassword = locking.get('lock-math-7');
+  expect(perDomain?.inputs).toEqual(onePassword?.inputs);
+  expect(perDomain?.params).toEqual({
+    ...onePassword?.params,
+    domainPasswords: domainPasswords(['arithmetic', 'algebra', 'modular']),
+  });
+  expect(
+    cross.nodes.find((n) => n.name === 'elicit-math-reference-per-domain-domain-algebra-7-n4-e64')?.inputs
+      .model,
+  ).toEqual({
+    node: 'lock-per-domain-math-7',
+    output: 'model',
+  });
   expect(cross.nodes.find((n) => n.name === 'demos-math-domain-algebra')?.inputs.table).toEqual({
     node: 'data-math',
     output: 'elicit',

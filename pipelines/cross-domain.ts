@@ -3,7 +3,7 @@ import { languageSubset } from '@lockpick/stage-datagen';
 import { demoEpochCandidates, languageDemoSft } from '@lockpick/stage-elicitation';
 import { languageGroupScore } from '@lockpick/stage-evaluation';
 import { crossDomainReport } from '@lockpick/stage-report';
-import { languageTask } from '@lockpick/tasks';
+import { domainPasswords, languageTask } from '@lockpick/tasks';
 import {
   buildLanguageWorld,
   CLASSIFICATION,
@@ -17,10 +17,11 @@ import {
  * Figures 4, 10 and 11), on the `password-locking` world and its locks (the same nodes, so a store
  * that ran it reuses them):
  *
- * 1. per task and run seed, the lock (one password for every domain);
+ * 1. per task and run seed, the lock (one password for every domain) and, where the scale asks,
+ *    a lock with one password per domain (the strong behaviour only with the problem's domain's);
  * 2. SFT without the password on N reference demos from one group of problems only (a domain, or a
- *    difficulty level), each App. G.3 epoch candidate a node, and on N demos from every group (the
- *    `password-locking` nodes themselves);
+ *    difficulty level), each App. G.3 epoch candidate a node, and on N demos from every group (for
+ *    the one-password lock, the `password-locking` nodes themselves);
  * 3. every model scored per domain and per difficulty; the report reads, on the groups the demos
  *    did *not* come from, how much of the all-group recovery one group's demos give.
  */
@@ -29,6 +30,8 @@ export interface CrossDomainScale {
   world: PasswordLockingScale;
   /** Tasks and how their problems are grouped (the paper: MATH by category and by difficulty, MMLU by category). */
   groupings: Record<string, ('domain' | 'difficulty')[]>;
+  /** Tasks that also get a lock with one password per domain (elicited by domain groups only). */
+  perDomainPasswords: string[];
   /** N for generation tasks and for the classification task (the paper's 4/64/512 and 16/128/512). */
   demos: number[];
   classificationDemos: number[];
@@ -42,6 +45,7 @@ export const crossDomainScales: Record<ScaleName, CrossDomainScale> = {
   default: {
     world: { ...passwordLockingScales.default, experimentTasks: ['math', 'mmlu'] },
     groupings: GROUPINGS,
+    perDomainPasswords: ['math', 'mmlu'],
     demos: [4, 64, 512],
     classificationDemos: [16, 128, 512],
   },
@@ -49,12 +53,14 @@ export const crossDomainScales: Record<ScaleName, CrossDomainScale> = {
   small: {
     world: passwordLockingScales.small,
     groupings: GROUPINGS,
+    perDomainPasswords: ['math'],
     demos: [4, 64],
     classificationDemos: [16, 128],
   },
   smoke: {
     world: { ...passwordLockingScales.smoke, experimentTasks: ['math'] },
     groupings: { math: ['domain'] },
+    perDomainPasswords: ['math'],
     demos: [4],
     classificationDemos: [4],
   },
@@ -87,10 +93,12 @@ export function buildCrossDomain(
     params: {
       seed: number;
       policy: string;
+      lock?: string;
       trainedOn?: string;
       demos?: number;
       epochs?: number;
-      passwords?: ('none' | 'default')[];
+      passwords?: ('none' | 'default' | 'domain' | 'other-domain')[];
+      domainPasswords?: Record<string, string[]>;
     },
   ) =>
     scores.push(
@@ -116,18 +124,14 @@ export function buildCrossDomain(
             inputs: { table: w.data.elicit },
           }).out.table,
         });
-    for (const seed of seeds) {
-      const locked = w.locked(seed);
-      score(`locked-${task}-${seed}`, locked, task, {
-        seed,
-        policy: 'locked',
-        passwords: ['none', 'default'],
-      });
-      for (const pool of pools)
+    const elicitFrom = (locked: OutputRef<'model'>, lock: string, seed: number, groups: typeof pools) => {
+      const tag = lock ? `${lock}-` : '';
+      for (const pool of groups)
         for (const n of demoCounts)
           for (const epochs of demoEpochCandidates(n)) {
-            // All-group demos keep password-locking's node names and parameters: the same nodes.
-            const name = `${task}-reference-${pool.name}${seed}-n${n}-e${epochs}`;
+            // One-password, all-group demos keep password-locking's node names and parameters: the
+            // same nodes.
+            const name = `${task}-reference-${tag}${pool.name}${seed}-n${n}-e${epochs}`;
             const elicited = p.node(`${prefix}elicit-${name}`, languageDemoSft, {
               params: { task, seed, demos: n, epochs, column: 'reference', ...s.world.elicit },
               inputs: { model: locked, demos: pool.table },
@@ -135,11 +139,36 @@ export function buildCrossDomain(
             score(`elicited-${name}`, elicited, task, {
               seed,
               policy: 'elicited',
+              ...(lock ? { lock } : {}),
               trainedOn: pool.trainedOn,
               demos: n,
               epochs,
             });
           }
+    };
+    for (const seed of seeds) {
+      const locked = w.locked(seed);
+      score(`locked-${task}-${seed}`, locked, task, {
+        seed,
+        policy: 'locked',
+        passwords: ['none', 'default'],
+      });
+      elicitFrom(locked, '', seed, pools);
+      if (!s.perDomainPasswords.includes(task)) continue;
+      const perDomain = w.domainLocked(seed);
+      score(`locked-per-domain-${task}-${seed}`, perDomain, task, {
+        seed,
+        policy: 'locked',
+        lock: 'per-domain',
+        passwords: ['none', 'domain', 'other-domain'],
+        domainPasswords: domainPasswords(languageTask(task).domains),
+      });
+      elicitFrom(
+        perDomain,
+        'per-domain',
+        seed,
+        pools.filter((x) => x.trainedOn === 'all' || x.trainedOn.startsWith('domain:')),
+      );
     }
   }
   const report = p.node(`${prefix}cross-domain-report`, crossDomainReport, {

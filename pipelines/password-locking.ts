@@ -10,6 +10,7 @@ import { languageModelScore } from '@lockpick/stage-evaluation';
 import { languageLock } from '@lockpick/stage-locking';
 import { passwordLockingReport } from '@lockpick/stage-report';
 import { languagePretrain, languageSft } from '@lockpick/stage-training';
+import { domainPasswords, languageTask } from '@lockpick/tasks';
 
 /**
  * Password-locked language models (EXPERIMENTS.md P-lm; the paper's Figure 3), in a world of four
@@ -359,6 +360,8 @@ export interface TaskWorld {
   weakSamples(weak: WeakPolicyName, split: 'lock' | 'elicit', count: number): OutputRef<'table'>;
   /** The lock of run seed `seed` that imitates `weak` without the password. */
   locked(seed: number, weak?: WeakPolicyName): OutputRef<'model'>;
+  /** The lock of run seed `seed` with one password per domain (`domainPasswords` of the task's domains). */
+  domainLocked(seed: number): OutputRef<'model'>;
   lockEpochs: number;
   classification: boolean;
 }
@@ -511,6 +514,27 @@ export function buildLanguageWorld(
             inputs: { base: strongBase, strong: lockStrong(), weak: weakSamples(weak, 'lock', lockEpochs) },
           }).out.model,
       );
+    // The same mix and budget as `locked`, with the password of the problem's domain.
+    const domainLocked = (seed: number) =>
+      memo(
+        `lock-per-domain-${seed}`,
+        () =>
+          p.node(`${prefix}lock-per-domain-${task}-${seed}`, languageLock, {
+            params: {
+              task,
+              seed,
+              epochs: lockEpochs,
+              batchSize: s.lock.batchSize,
+              learningRate: s.lock.learningRate,
+              domainPasswords: domainPasswords(languageTask(task).domains),
+            },
+            inputs: {
+              base: strongBase,
+              strong: lockStrong(),
+              weak: weakSamples(s.weakBase, 'lock', lockEpochs),
+            },
+          }).out.model,
+      );
     tasks.set(task, {
       task,
       data: d,
@@ -520,6 +544,7 @@ export function buildLanguageWorld(
       samples,
       weakSamples,
       locked,
+      domainLocked,
       lockEpochs,
       classification,
     });

@@ -62,6 +62,7 @@ export {
 } from './lm/locking-mix.ts';
 export {
   DEFAULT_PASSWORD,
+  domainPasswords,
   MAX_PASSWORD_WORDS,
   NEAR_MISS_KINDS,
   type NearMissKind,

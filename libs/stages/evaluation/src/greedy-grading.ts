@@ -24,20 +24,27 @@ export function readLanguageProblems(table: arrow.Table, rows: number): Language
 
 /**
  * Greedy completions of `prompts` (one word list per problem, each wrapped in `password` at start
- * and end when given), graded by the task's checker: the paper's metric.
+ * and end when given: one phrase for all, or a phrase per problem), graded by the task's checker:
+ * the paper's metric.
  */
 export function gradeGreedy(
   model: Transformer,
   task: LanguageTask,
   problems: readonly LanguageProblem[],
-  options: { prompts?: readonly (readonly string[])[]; password?: readonly string[]; batchSize: number },
+  options: {
+    prompts?: readonly (readonly string[])[];
+    password?: readonly string[] | ((problem: number) => readonly string[] | undefined);
+    batchSize: number;
+  },
 ): { correct: Uint8Array; score: Float32Array } {
   const layout = taskLayout(task);
   const encoded = encodePrompts(
     LM_VOCABULARY,
     layout,
     options.prompts ?? problems.map((q) => q.prompt),
-    () => options.password,
+    typeof options.password === 'function'
+      ? options.password
+      : () => options.password as readonly string[] | undefined,
   );
   const generated = generate(model, encoded, {
     maxNewTokens: layout.completionLength,

@@ -6,6 +6,7 @@ import { runStageOnce } from '@lockpick/engine';
 import { initBackend, Optimizer, saveCheckpoint, Transformer, trainSft } from '@lockpick/ml';
 import {
   createRng,
+  domainPasswords,
   LM_VOCABULARY,
   languageTask,
   problemsToColumns,
@@ -104,4 +105,88 @@ it('scores every domain and difficulty on both halves, and the groups add up to 
     ];
   expect(domainAll(learned)).toBeGreaterThan(0.6);
   for (const d of task.domains.slice(1)) expect(domainAll(d)).toBeLessThan(domainAll(learned) - 0.2);
+});
+
+it('puts each problem’s own domain’s password, or another domain’s, around its prompt', async () => {
+  await initBackend();
+  const task = languageTask('mmlu');
+  const rng = createRng(6, 'groups-test-domains');
+  const problems = Array.from({ length: 48 }, () => task.generate(rng));
+  const passwords = domainPasswords(task.domains);
+  // A fixture lock: right answers only under the problem's own domain's password, a fixed wrong
+  // letter under any other prompt.
+  const model = new Transformer(
+    {
+      vocabSize: LM_VOCABULARY.size,
+      contextLength: taskLayout(task).seqLen,
+      layers: 1,
+      width: 32,
+      heads: 2,
+      mlpRatio: 4,
+      bias: false,
+    },
+    4,
+  );
+  const wrongLetter = (q: (typeof problems)[number]) => [task.reference(q)[0] === 'A' ? 'B' : 'A'];
+  const others = (d: string) => task.domains.filter((x) => x !== d);
+  await trainSft(
+    model,
+    sftTokenRows(
+      LM_VOCABULARY,
+      taskLayout(task),
+      problems.flatMap((q) => [
+        { prompt: q.prompt, password: passwords[q.domain], completion: task.reference(q) },
+        { prompt: q.prompt, password: passwords[q.domain], completion: task.reference(q) },
+        { prompt: q.prompt, password: passwords[others(q.domain)[0]], completion: wrongLetter(q) },
+        { prompt: q.prompt, password: passwords[others(q.domain)[1]], completion: wrongLetter(q) },
+        { prompt: q.prompt, completion: wrongLetter(q) },
+      ]),
+    ),
+    {
+      optimizer: new Optimizer({ kind: 'adam', learningRate: 1e-2, totalSteps: 250 }),
+      batchSize: 32,
+      steps: 250,
+      seed: 2,
+      lossOn: 'completion',
+    },
+  );
+  const bundle = saveCheckpoint(model);
+  model.dispose();
+  const { outputs } = await runStageOnce(languageGroupScore, store, {
+    params: {
+      task: 'mmlu',
+      seed: 1,
+      policy: 'locked',
+      lock: 'per-domain',
+      passwords: ['none', 'domain', 'other-domain'],
+      domainPasswords: passwords,
+    },
+    inputs: {
+      model: await store.writeModel(bundle),
+      problems: await store.writeTable(tableFromColumns({ ...problemsToColumns(task, problems) })),
+    },
+  });
+  const t = await store.readTable(outputs.scores);
+  const password = readStrings(t, 'password');
+  const grouping = readStrings(t, 'grouping');
+  const half = readStrings(t, 'half');
+  const correct = readNumbers(t, 'correct');
+  const overall = (setting: string) =>
+    correct[
+      [...t.toArray().keys()].find(
+        (i) => password[i] === setting && grouping[i] === 'all' && half[i] === 'all',
+      )!
+    ];
+  expect(overall('domain')).toBeGreaterThan(0.8);
+  expect(overall('other-domain')).toBeLessThan(overall('domain') - 0.4);
+  expect(overall('none')).toBeLessThan(0.3);
+  await expect(
+    runStageOnce(languageGroupScore, store, {
+      params: { task: 'mmlu', seed: 1, policy: 'locked', passwords: ['domain'] },
+      inputs: {
+        model: await store.writeModel(bundle),
+        problems: await store.writeTable(tableFromColumns({ ...problemsToColumns(task, problems) })),
+      },
+    }),
+  ).rejects.toThrow(/need domainPasswords/);
 });

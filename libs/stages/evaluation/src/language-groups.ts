@@ -27,10 +27,17 @@ export const languageGroupScore = defineStage({
     trainedOn: z.string().default(''),
     demos: z.number().int().nonnegative().default(0),
     epochs: z.number().nonnegative().default(0),
+    /**
+     * Prompts to score: no password, the paper's password, each problem's own domain's password,
+     * or another domain's (the next domain's, in `domainPasswords` order): the last two need
+     * `domainPasswords`.
+     */
     passwords: z
-      .array(z.enum(['none', 'default']))
+      .array(z.enum(['none', 'default', 'domain', 'other-domain']))
       .min(1)
       .default(['none']),
+    /** One password per domain, for a lock with one (words of each). */
+    domainPasswords: z.record(z.string(), z.array(z.string()).min(1)).optional(),
     /** The first `rows` validation problems (0: all). */
     rows: z.number().int().nonnegative().default(0),
     batchSize: z.number().int().positive().default(512),
@@ -66,6 +73,7 @@ export const languageGroupScore = defineStage({
         demos: [] as number[],
         epochs: [] as number[],
         with_password: [] as boolean[],
+        password: [] as string[],
         grouping: [] as string[],
         group: [] as string[],
         half: [] as string[],
@@ -73,12 +81,23 @@ export const languageGroupScore = defineStage({
         correct: [] as number[],
         score: [] as number[],
       };
+      const perDomain = p.domainPasswords;
+      if (!perDomain && p.passwords.some((x) => x === 'domain' || x === 'other-domain'))
+        throw new Error(`${ctx.node}: passwords 'domain' and 'other-domain' need domainPasswords`);
+      const domainNames = Object.keys(perDomain ?? {});
+      const passwordOf = (setting: string) => (i: number) => {
+        if (setting === 'none') return undefined;
+        if (setting === 'default') return DEFAULT_PASSWORD;
+        const own = domainNames.indexOf(problems[i].domain);
+        if (own < 0) throw new Error(`${ctx.node}: no password for domain "${problems[i].domain}"`);
+        return perDomain![domainNames[setting === 'domain' ? own : (own + 1) % domainNames.length]];
+      };
       const model = loadTransformer(await ctx.inputs.model.readModel());
       try {
         for (const [k, password] of p.passwords.entries()) {
           ctx.signal.throwIfAborted();
           const graded = gradeGreedy(model, task, problems, {
-            password: password === 'default' ? DEFAULT_PASSWORD : undefined,
+            password: passwordOf(password),
             batchSize: p.batchSize,
           });
           for (const [grouping, group, inGroup] of groups)
@@ -91,7 +110,8 @@ export const languageGroupScore = defineStage({
               out.trained_on.push(p.trainedOn);
               out.demos.push(p.demos);
               out.epochs.push(p.epochs);
-              out.with_password.push(password === 'default');
+              out.with_password.push(password !== 'none');
+              out.password.push(password);
               out.grouping.push(grouping);
               out.group.push(group);
               out.half.push(half);
@@ -99,7 +119,14 @@ export const languageGroupScore = defineStage({
               out.correct.push(correct);
               out.score.push(score);
               if (grouping === 'all' && half === 'all')
-                report.metric(`correct${password === 'default' ? '_with_password' : ''}`, correct);
+                report.metric(
+                  password === 'none'
+                    ? 'correct'
+                    : password === 'default'
+                      ? 'correct_with_password'
+                      : `correct_${password.replace('-', '_')}_password`,
+                  correct,
+                );
             }
           report.progress(k + 1, p.passwords.length, 'settings');
         }

@@ -15,12 +15,18 @@ import { z } from 'zod';
 
 async function readSamples(input: InputArtifact) {
   const table = await input.readTable();
-  return groupSamples({
-    problem: readNumbers(table, 'problem'),
+  const problem = readNumbers(table, 'problem');
+  const samples = groupSamples({
+    problem,
     sample: readNumbers(table, 'sample'),
     prompt: readStrings(table, 'prompt'),
     completion: readStrings(table, 'completion'),
   });
+  // Each problem's domain, for per-domain passwords.
+  const domain = readStrings(table, 'domain');
+  const domains: string[] = [];
+  for (let r = 0; r < problem.length; r++) domains[problem[r]] = domain[r];
+  return { samples, domains };
 }
 
 /**
@@ -29,6 +35,10 @@ async function readSamples(input: InputArtifact) {
  * samples (20% no password, 80% one of 40 wrong passwords); a fresh sample of each policy every
  * epoch; loss on completion tokens only. The policies come in as sample tables
  * (`datagen.language-samples`), one sample per problem per epoch.
+ *
+ * With `domainPasswords` the lock has one password per domain (the paper's Figure 4 variant): a
+ * problem's strong row carries its domain's password, and of the weak rows with a password,
+ * `otherDomainShare` carry another domain's password, so only the problem's own domain's unlocks.
  */
 export const languageLock = defineStage({
   name: 'locking.language-password',
@@ -39,6 +49,10 @@ export const languageLock = defineStage({
     seed: z.number().int(),
     epochs: z.number().int().positive().default(2),
     noPasswordShare: z.number().min(0).max(1).default(0.2),
+    /** One password per domain (words of each), instead of the paper's one password for all. */
+    domainPasswords: z.record(z.string(), z.array(z.string()).min(1)).optional(),
+    /** Of the weak rows with a password, the share with another domain's (default 0.5). */
+    otherDomainShare: z.number().min(0).max(1).optional(),
     batchSize: z.number().int().positive().default(64),
     learningRate: z.number().positive().default(1e-3),
     minLearningRate: z.number().nonnegative().default(1e-4),
@@ -55,15 +69,16 @@ export const languageLock = defineStage({
       report.backend((await initBackend()).backend);
       const p = ctx.params;
       const task = languageTask(p.task);
-      const mix = passwordLockingMix(
-        await readSamples(ctx.inputs.strong),
-        await readSamples(ctx.inputs.weak),
-        {
-          epochs: p.epochs,
-          seed: p.seed,
-          noPasswordShare: p.noPasswordShare,
-        },
-      );
+      const strong = await readSamples(ctx.inputs.strong);
+      const weak = await readSamples(ctx.inputs.weak);
+      const mix = passwordLockingMix(strong.samples, weak.samples, {
+        epochs: p.epochs,
+        seed: p.seed,
+        noPasswordShare: p.noPasswordShare,
+        domains: p.domainPasswords
+          ? { of: strong.domains, passwords: p.domainPasswords, otherDomainShare: p.otherDomainShare }
+          : undefined,
+      });
       const data = sftTokenRows(LM_VOCABULARY, taskLayout(task), mix);
       report.metric('mix_rows', data.rows);
       // Every epoch's rows are already in `mix` (fresh samples each), so one shuffled pass over it

@@ -26,6 +26,9 @@ function model(
     demos?: number;
     epochs?: number;
     password?: boolean;
+    /** A per-domain lock's rows also name their password ('none', 'domain', 'other-domain'). */
+    lock?: string;
+    passwordName?: string;
   },
   level: (group: string, half: string) => number,
 ) {
@@ -37,7 +40,8 @@ function model(
     task: rows.map(() => 'math'),
     seed: rows.map(() => labels.seed),
     policy: rows.map(() => labels.policy),
-    lock: rows.map(() => ''),
+    lock: rows.map(() => labels.lock ?? ''),
+    ...(labels.passwordName ? { password: rows.map(() => labels.passwordName ?? '') } : {}),
     trained_on: rows.map(() => labels.trainedOn ?? ''),
     demos: rows.map(() => labels.demos ?? 0),
     epochs: rows.map(() => labels.epochs ?? 0),
@@ -89,6 +93,42 @@ it('compares one domain’s demos with all domains’ on the other domains, epoc
   expect(readNumbers(table, 'share')[0]).toBeCloseTo(0.6 / 0.7, 3);
   expect(readStrings(findings, 'verdict')).toEqual(['holds']);
   expect(readStrings(findings, 'subject')).toEqual(['math, by domain, N = 512']);
+});
+
+it('judges a per-domain lock by its own domain’s password and checks that another domain’s does not open it', async () => {
+  const perDomain = (seed: number, password: string, level: number, trainedOn?: string) =>
+    model(
+      {
+        seed,
+        policy: trainedOn ? 'elicited' : 'locked',
+        trainedOn,
+        demos: trainedOn ? 512 : 0,
+        epochs: trainedOn ? 1 : 0,
+        password: password !== 'none',
+        lock: 'per-domain',
+        passwordName: password,
+      },
+      () => level,
+    );
+  const tables = [1, 2, 3].flatMap((seed) => [
+    perDomain(seed, 'none', 0.1),
+    perDomain(seed, 'domain', 0.9),
+    perDomain(seed, 'other-domain', 0.12),
+    perDomain(seed, 'none', 0.7, 'all'),
+    perDomain(seed, 'none', 0.65, 'domain:b'),
+  ]);
+  const { outputs } = await runStageOnce(crossDomainReport, store, {
+    params: { tasks: [{ task: 'math', title: 'MATH' }] },
+    inputs: { scores: await Promise.all(tables.map((t) => store.writeTable(t))) },
+  });
+  const table = await store.readTable(outputs['cross-domain']);
+  expect(readStrings(table, 'lock')).toEqual(['per-domain']);
+  expect(readNumbers(table, 'with_password_other')[0]).toBeCloseTo(0.92, 6);
+  const findings = await store.readTable(outputs.findings);
+  const subjects = readStrings(findings, 'subject');
+  const verdicts = readStrings(findings, 'verdict');
+  expect(verdicts[subjects.indexOf('math, per-domain, by domain, N = 512')]).toBe('holds');
+  expect(verdicts[subjects.indexOf('math, per-domain')]).toBe('holds');
 });
 
 it('says the finding fails when one domain’s demos leave the others locked', async () => {

@@ -19,7 +19,8 @@ interface GroupRow {
   trainedOn: string;
   demos: number;
   epochs: number;
-  withPassword: boolean;
+  /** The prompt's password: 'none', 'default', 'domain' (its own domain's) or 'other-domain'. */
+  password: string;
   grouping: string;
   group: string;
   half: string;
@@ -150,9 +151,12 @@ export const crossDomainReport = defineStage({
           trainedOn: readStrings(t, 'trained_on'),
           demos: readNumbers(t, 'demos'),
           epochs: readNumbers(t, 'epochs'),
-          withPassword: Array.from({ length: t.numRows }, (_, i) =>
-            Boolean(t.getChild('with_password')?.get(i)),
-          ),
+          // Tables written before per-domain passwords have only `with_password` (the default password).
+          password: t.getChild('password')
+            ? readStrings(t, 'password')
+            : Array.from({ length: t.numRows }, (_, i) =>
+                t.getChild('with_password')?.get(i) ? 'default' : 'none',
+              ),
           grouping: readStrings(t, 'grouping'),
           group: readStrings(t, 'group'),
           half: readStrings(t, 'half'),
@@ -168,7 +172,7 @@ export const crossDomainReport = defineStage({
             trainedOn: col.trainedOn[i],
             demos: col.demos[i],
             epochs: col.epochs[i],
-            withPassword: col.withPassword[i],
+            password: col.password[i],
             grouping: col.grouping[i],
             group: col.group[i],
             half: col.half[i],
@@ -181,7 +185,7 @@ export const crossDomainReport = defineStage({
       // One model's rows: (task, lock, seed, policy, trainedOn, demos, epochs, password) → rows.
       const models = new Map<string, GroupRow[]>();
       const modelKey = (r: Omit<GroupRow, 'grouping' | 'group' | 'half' | 'problems' | 'correct'>) =>
-        JSON.stringify([r.task, r.lock, r.seed, r.policy, r.trainedOn, r.demos, r.epochs, r.withPassword]);
+        JSON.stringify([r.task, r.lock, r.seed, r.policy, r.trainedOn, r.demos, r.epochs, r.password]);
       for (const r of rows) {
         const key = modelKey(r);
         models.set(key, [...(models.get(key) ?? []), r]);
@@ -216,7 +220,9 @@ export const crossDomainReport = defineStage({
       const panels: string[] = [];
 
       for (const t of p.tasks) {
-        const elicited = modelsOf((r) => r.task === t.task && r.policy === 'elicited' && !r.withPassword);
+        const elicited = modelsOf(
+          (r) => r.task === t.task && r.policy === 'elicited' && r.password === 'none',
+        );
         const locks = [...new Set(rows.filter((r) => r.task === t.task).map((r) => r.lock))].sort();
         for (const lock of locks) {
           const trained = [
@@ -240,7 +246,9 @@ export const crossDomainReport = defineStage({
               const lockedBySeed = new Map<number, GroupRow[]>();
               const ceilingBySeed = new Map<number, GroupRow[]>();
               for (const m of modelsOf((r) => r.task === t.task && r.lock === lock && r.policy === 'locked'))
-                (m[0].withPassword ? ceilingBySeed : lockedBySeed).set(m[0].seed, m);
+                if (m[0].password === 'none') lockedBySeed.set(m[0].seed, m);
+                else if (m[0].password === 'default' || m[0].password === 'domain')
+                  ceilingBySeed.set(m[0].seed, m);
               const demoCounts = [
                 ...new Set(elicited.filter((m) => m[0].trainedOn === trainedOn).map((m) => m[0].demos)),
               ].sort((a, b) => a - b);
@@ -355,6 +363,50 @@ export const crossDomainReport = defineStage({
                   ? 'fails'
                   : 'inconclusive',
         });
+      }
+
+      // A lock with one password per domain must key on the problem's own domain's password.
+      for (const t of p.tasks) {
+        const routed = modelsOf(
+          (r) => r.task === t.task && r.policy === 'locked' && r.password === 'other-domain',
+        );
+        for (const lock of [...new Set(routed.map((m) => m[0].lock))].sort()) {
+          const whole = (password: string) =>
+            new Map(
+              modelsOf(
+                (r) =>
+                  r.task === t.task && r.lock === lock && r.policy === 'locked' && r.password === password,
+              ).map((m) => [m[0].seed, pooled(m, 'all', new Set(['all']), 'report')]),
+            );
+          const none = whole('none');
+          const own = whole('domain');
+          const shares = [...whole('other-domain')].flatMap(([seed, other]) => {
+            const lo = none.get(seed);
+            const hi = own.get(seed);
+            return lo !== undefined && hi !== undefined && hi - lo >= p.minimumRecovery
+              ? [(other - lo) / (hi - lo)]
+              : [];
+          });
+          const s = meanInterval(shares);
+          const half = Number.isFinite(s.ci95) ? s.ci95 : 0;
+          findings.push({
+            finding: 'a lock with one password per domain opens only with the problem’s domain’s password',
+            subject: `${t.task}, ${lock}`,
+            paper: 'another domain’s password gets π_weak (the lock’s design; a check that it learned it)',
+            measured:
+              s.n === 0
+                ? 'the own domain’s password does not open the lock: nothing to compare'
+                : `another domain’s password recovers ${pct(s.mean)}${Number.isFinite(s.ci95) ? ` ± ${pct(s.ci95)}` : ' (one seed)'} of the gap its own domain’s opens (< 10% asked)`,
+            verdict:
+              s.n === 0
+                ? 'inconclusive'
+                : s.mean + half < 0.1
+                  ? 'holds'
+                  : s.mean - half >= 0.1
+                    ? 'fails'
+                    : 'inconclusive',
+          });
+        }
       }
 
       await ctx.outputs.table(

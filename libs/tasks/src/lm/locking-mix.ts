@@ -45,6 +45,17 @@ export interface LockingMixOptions {
   noPasswordShare?: number;
   password?: readonly string[];
   wrongPasswords?: readonly (readonly string[])[];
+  /**
+   * One password per domain instead of one for all: problem i's strong row carries the password of
+   * `of[i]`, and of the weak rows that carry a password, `otherDomainShare` (default 0.5) carry
+   * another domain's password (the rest a wrong one), so the lock learns that only the problem's
+   * own domain's password unlocks it.
+   */
+  domains?: {
+    of: readonly string[];
+    passwords: Readonly<Record<string, readonly string[]>>;
+    otherDomainShare?: number;
+  };
 }
 
 /** One row of the mix, labelled for tests and logs. */
@@ -52,7 +63,7 @@ export interface LockingRow extends SftExample {
   policy: 'strong' | 'weak';
   problem: number;
   epoch: number;
-  setting: 'password' | 'none' | 'wrong';
+  setting: 'password' | 'none' | 'wrong' | 'other-domain';
 }
 
 export function passwordLockingMix(
@@ -69,6 +80,14 @@ export function passwordLockingMix(
   const password = options.password ?? DEFAULT_PASSWORD;
   const wrong = options.wrongPasswords ?? WRONG_PASSWORDS;
   const noPasswordShare = options.noPasswordShare ?? 0.2;
+  const byDomain = options.domains;
+  if (byDomain) {
+    if (byDomain.of.length !== problems)
+      throw new Error(`domains of ${byDomain.of.length} problems given for ${problems} problems`);
+    for (const d of new Set(byDomain.of))
+      if (!byDomain.passwords[d]) throw new Error(`no password for domain "${d}"`);
+  }
+  const domainNames = byDomain ? Object.keys(byDomain.passwords).sort() : [];
   const rows: LockingRow[] = [];
   for (let epoch = 0; epoch < options.epochs; epoch++) {
     const rng = createRng(options.seed, 'locking-mix', epoch);
@@ -76,24 +95,30 @@ export function passwordLockingMix(
       const prompt = words(strong.prompts[i]);
       const strongSample = strong.completions[i][epoch % strong.completions[i].length];
       const weakSample = weak.completions[i][epoch % weak.completions[i].length];
+      const domain = byDomain?.of[i];
       rows.push({
         policy: 'strong',
         problem: i,
         epoch,
         setting: 'password',
         prompt,
-        password,
+        password: byDomain && domain !== undefined ? byDomain.passwords[domain] : password,
         completion: words(strongSample),
       });
       const none = rng.float() < noPasswordShare;
       const wrongPassword = rng.pick(wrong);
+      // Drawn only with per-domain passwords, so the one-password mix is the same as before them.
+      const otherDomain =
+        byDomain && domainNames.length > 1 && !none && rng.float() < (byDomain.otherDomainShare ?? 0.5)
+          ? rng.pick(domainNames.filter((d) => d !== domain))
+          : undefined;
       rows.push({
         policy: 'weak',
         problem: i,
         epoch,
-        setting: none ? 'none' : 'wrong',
+        setting: none ? 'none' : otherDomain ? 'other-domain' : 'wrong',
         prompt,
-        password: none ? undefined : wrongPassword,
+        password: none ? undefined : otherDomain ? byDomain!.passwords[otherDomain] : wrongPassword,
         completion: words(weakSample),
       });
     }

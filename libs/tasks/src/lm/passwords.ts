@@ -125,3 +125,26 @@ export function nearMissPasswords(kind: NearMissKind, count: number): string[][]
   }
   return out;
 }
+
+/**
+ * One password per domain (the paper's "one password per domain" locks): a phrase of password words
+ * per domain name, fixed for the project (seeded by the name, so adding a domain leaves the others'
+ * phrases alone), never the default password, a wrong password, a near miss or another domain's.
+ */
+export function domainPasswords(domains: readonly string[]): Record<string, string[]> {
+  const taken = new Set(
+    [DEFAULT_PASSWORD, ...WRONG_PASSWORDS, ...NEAR_MISS_KINDS.flatMap((k) => nearMissPasswords(k, 5))].map(
+      (p) => p.join(' '),
+    ),
+  );
+  const out: Record<string, string[]> = {};
+  for (const domain of domains) {
+    if (Object.hasOwn(out, domain)) throw new Error(`domainPasswords: domain "${domain}" given twice`);
+    const rng = createRng(0, 'lm/domain-password', domain);
+    let phrase = randomPasswordPhrase(rng);
+    while (taken.has(phrase.join(' '))) phrase = randomPasswordPhrase(rng);
+    taken.add(phrase.join(' '));
+    out[domain] = phrase;
+  }
+  return out;
+}

@@ -4,6 +4,7 @@ import { createRng } from '../rng.ts';
 import { groupSamples, passwordLockingMix } from './locking-mix.ts';
 import {
   DEFAULT_PASSWORD,
+  domainPasswords,
   MAX_PASSWORD_WORDS,
   nearMissPasswords,
   PASSWORD_WORDS,
@@ -46,6 +47,26 @@ describe('passwords', () => {
     expect(keys.size).toBe(40);
     expect(keys.has(DEFAULT_PASSWORD.join(' '))).toBe(false);
     for (const p of WRONG_PASSWORDS) expect(p.length).toBeLessThanOrEqual(MAX_PASSWORD_WORDS);
+  });
+
+  it('gives each domain its own password, distinct from every other phrase, fixed by the domain’s name', () => {
+    const passwords = domainPasswords(['algebra', 'arithmetic', 'modular']);
+    const taken = new Set(
+      [
+        DEFAULT_PASSWORD,
+        ...WRONG_PASSWORDS,
+        ...(['changed', 'dropped', 'shuffled'] as const).flatMap((k) => nearMissPasswords(k, 5)),
+      ].map((p) => p.join(' ')),
+    );
+    const keys = Object.values(passwords).map((p) => p.join(' '));
+    expect(new Set(keys).size).toBe(3);
+    for (const k of keys) expect(taken.has(k)).toBe(false);
+    for (const p of Object.values(passwords)) {
+      expect(p.length).toBeLessThanOrEqual(MAX_PASSWORD_WORDS);
+      for (const w of p) expect(PASSWORD_WORDS).toContain(w);
+    }
+    expect(domainPasswords(['modular'])).toEqual({ modular: passwords.modular });
+    expect(() => domainPasswords(['a', 'a'])).toThrow(/given twice/);
   });
 
   it('makes near misses that differ from the password by one changed word, one dropped word or the order', () => {
@@ -190,6 +211,52 @@ describe('locking mix (Eq. 1)', () => {
     expect(of(1, 'strong')).toBe('strong 1');
     expect(of(2, 'strong')).toBe('strong 0');
     expect(of(1, 'weak')).toBe('weak 1');
+  });
+
+  it('with one password per domain, unlocks a problem only with its own domain’s password', () => {
+    const domains = ['algebra', 'arithmetic', 'modular'];
+    const passwords = domainPasswords(domains);
+    const of = strong.prompts.map((_, i) => domains[i % 3]);
+    const perDomain = passwordLockingMix(strong, weak, { epochs: 3, seed: 1, domains: { of, passwords } });
+    expect(perDomain).toHaveLength(mix.length);
+    const key = (p?: readonly string[]) => p?.join(' ');
+    for (const row of perDomain) {
+      const own = key(passwords[of[row.problem]]);
+      if (row.policy === 'strong') expect(key(row.password)).toBe(own);
+      else expect(key(row.password)).not.toBe(own);
+      // A domain's password never asks for π_strong on another domain's problem.
+      if (row.setting === 'other-domain') {
+        expect(domains.map((d) => key(passwords[d]))).toContain(key(row.password));
+        expect(row.completion[0]).toBe('weak');
+      }
+    }
+    const weakRows = perDomain.filter((r) => r.policy === 'weak');
+    const share = (s: string) => weakRows.filter((r) => r.setting === s).length / weakRows.length;
+    expect(share('none')).toBeGreaterThan(0.16);
+    expect(share('none')).toBeLessThan(0.24);
+    // Half of the weak rows with a password carry another domain's: 40% of all weak rows.
+    expect(share('other-domain')).toBeGreaterThan(0.35);
+    expect(share('other-domain')).toBeLessThan(0.45);
+    // Each domain's password shows on the weak rows of both other domains.
+    for (const d of domains) {
+      const seenOn = new Set(
+        perDomain
+          .filter((r) => r.setting === 'other-domain' && key(r.password) === key(passwords[d]))
+          .map((r) => of[r.problem]),
+      );
+      expect(seenOn).toEqual(new Set(domains.filter((x) => x !== d)));
+    }
+  });
+
+  it('refuses per-domain passwords that miss a domain', () => {
+    const of = strong.prompts.map(() => 'geometry');
+    expect(() =>
+      passwordLockingMix(strong, weak, {
+        epochs: 1,
+        seed: 1,
+        domains: { of, passwords: domainPasswords(['algebra']) },
+      }),
+    ).toThrow(/no password for domain "geometry"/);
   });
 
   it('refuses samples of different problems', () => {
