@@ -46,6 +46,10 @@ it('fine-tunes on one domain at a time and compares with every domain on the oth
     expect(v).toBeLessThanOrEqual(1);
   }
   expect(table.schema.metadata.get('lockpick.vega-lite')).toContain('"facet"');
+  // Figure 17: the lock without modular problems, elicited by modular demos and by the others'.
+  const held = await store.readTable(report.outputs['held-out']);
+  expect(readStrings(held, 'held_out')).toEqual(['modular', 'modular']);
+  expect(readStrings(held, 'demos_from')).toEqual(['the held-out domain', 'the other domains']);
   const findings = await store.readTable(report.outputs.findings);
   expect(readStrings(findings, 'subject')).toEqual([
     'math, by domain, N = 4',
@@ -80,6 +84,14 @@ it("takes password-locking's locks and all-domain SFT nodes as they are, and one
   ).toEqual({
     node: 'lock-per-domain-math-7',
     output: 'model',
+  });
+  expect(cross.nodes.find((n) => n.name === 'lock-held-out-modular-math-7')?.params).toEqual({
+    ...onePassword?.params,
+    heldOutDomains: ['modular'],
+  });
+  expect(cross.nodes.find((n) => n.name === 'demos-math-others-modular')?.params).toEqual({
+    by: 'domain',
+    values: ['arithmetic', 'algebra'],
   });
   expect(cross.nodes.find((n) => n.name === 'demos-math-domain-algebra')?.inputs.table).toEqual({
     node: 'data-math',

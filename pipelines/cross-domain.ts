@@ -32,6 +32,11 @@ export interface CrossDomainScale {
   groupings: Record<string, ('domain' | 'difficulty')[]>;
   /** Tasks that also get a lock with one password per domain (elicited by domain groups only). */
   perDomainPasswords: string[];
+  /**
+   * Figure 17: per task, domains each held out of a lock of its own; each such lock is elicited by
+   * demos of the held-out domain and by demos of every other domain.
+   */
+  heldOut: Record<string, string[]>;
   /** N for generation tasks and for the classification task (the paper's 4/64/512 and 16/128/512). */
   demos: number[];
   classificationDemos: number[];
@@ -46,6 +51,8 @@ export const crossDomainScales: Record<ScaleName, CrossDomainScale> = {
     world: { ...passwordLockingScales.default, experimentTasks: ['math', 'mmlu'] },
     groupings: GROUPINGS,
     perDomainPasswords: ['math', 'mmlu'],
+    // One domain each (the task's last), to keep to three more locks a task.
+    heldOut: { math: ['modular'], mmlu: ['metal'] },
     demos: [4, 64, 512],
     classificationDemos: [16, 128, 512],
   },
@@ -54,6 +61,7 @@ export const crossDomainScales: Record<ScaleName, CrossDomainScale> = {
     world: passwordLockingScales.small,
     groupings: GROUPINGS,
     perDomainPasswords: ['math'],
+    heldOut: { math: ['modular'] },
     demos: [4, 64],
     classificationDemos: [16, 128],
   },
@@ -61,6 +69,7 @@ export const crossDomainScales: Record<ScaleName, CrossDomainScale> = {
     world: { ...passwordLockingScales.smoke, experimentTasks: ['math'] },
     groupings: { math: ['domain'] },
     perDomainPasswords: ['math'],
+    heldOut: { math: ['modular'] },
     demos: [4],
     classificationDemos: [4],
   },
@@ -77,7 +86,7 @@ function groupsOf(task: string, grouping: 'domain' | 'difficulty'): string[] {
 export function buildCrossDomain(
   p: PipelineBuilder,
   options: { seeds: readonly number[]; scale: CrossDomainScale; prefix?: string },
-): { crossDomain: OutputRef<'table'>; findings: OutputRef<'table'> } {
+): { crossDomain: OutputRef<'table'>; heldOut: OutputRef<'table'>; findings: OutputRef<'table'> } {
   const { seeds, scale: s } = options;
   const prefix = options.prefix ?? '';
   const experimentTasks = Object.keys(s.groupings);
@@ -124,14 +133,20 @@ export function buildCrossDomain(
             inputs: { table: w.data.elicit },
           }).out.table,
         });
-    const elicitFrom = (locked: OutputRef<'model'>, lock: string, seed: number, groups: typeof pools) => {
-      const tag = lock ? `${lock}-` : '';
+    const elicitFrom = (
+      locked: OutputRef<'model'>,
+      tag: string,
+      seed: number,
+      groups: typeof pools,
+      lock = tag,
+    ) => {
+      const named = tag ? `${tag}-` : '';
       for (const pool of groups)
         for (const n of demoCounts)
           for (const epochs of demoEpochCandidates(n)) {
             // One-password, all-group demos keep password-locking's node names and parameters: the
             // same nodes.
-            const name = `${task}-reference-${tag}${pool.name}${seed}-n${n}-e${epochs}`;
+            const name = `${task}-reference-${named}${pool.name}${seed}-n${n}-e${epochs}`;
             const elicited = p.node(`${prefix}elicit-${name}`, languageDemoSft, {
               params: { task, seed, demos: n, epochs, column: 'reference', ...s.world.elicit },
               inputs: { model: locked, demos: pool.table },
@@ -170,12 +185,52 @@ export function buildCrossDomain(
         pools.filter((x) => x.trainedOn === 'all' || x.trainedOn.startsWith('domain:')),
       );
     }
+    for (const domain of s.heldOut[task] ?? []) {
+      const others = groupsOf(task, 'domain').filter((d) => d !== domain);
+      if (others.length === groupsOf(task, 'domain').length)
+        throw new Error(
+          `cross-domain: held-out domain "${domain}" is not one of ${task}'s (${others.join(', ')})`,
+        );
+      const heldPools = [
+        pools.find((x) => x.trainedOn === `domain:${domain}`) ?? {
+          trainedOn: `domain:${domain}`,
+          name: `domain-${domain}-`,
+          table: p.node(`${prefix}demos-${task}-domain-${domain}`, languageSubset, {
+            params: { by: 'domain', values: [domain] },
+            inputs: { table: w.data.elicit },
+          }).out.table,
+        },
+        {
+          trainedOn: `others:${domain}`,
+          name: `others-${domain}-`,
+          table: p.node(`${prefix}demos-${task}-others-${domain}`, languageSubset, {
+            params: { by: 'domain', values: others },
+            inputs: { table: w.data.elicit },
+          }).out.table,
+        },
+      ];
+      for (const seed of seeds) {
+        const held = w.heldOutLocked(seed, domain);
+        const lock = `held-out:${domain}`;
+        score(`locked-held-out-${domain}-${task}-${seed}`, held, task, {
+          seed,
+          policy: 'locked',
+          lock,
+          passwords: ['none', 'default'],
+        });
+        elicitFrom(held, `held-out-${domain}`, seed, heldPools, lock);
+      }
+    }
   }
   const report = p.node(`${prefix}cross-domain-report`, crossDomainReport, {
     params: { tasks: experimentTasks.map((task) => ({ task, title: taskTitle(task) })) },
     inputs: { scores },
   });
-  return { crossDomain: report.out['cross-domain'], findings: report.out.findings };
+  return {
+    crossDomain: report.out['cross-domain'],
+    heldOut: report.out['held-out'],
+    findings: report.out.findings,
+  };
 }
 
 export default definePipeline({
@@ -185,10 +240,10 @@ export default definePipeline({
   defaultSeeds: [1, 2, 3],
   scales: ['default', 'small', 'smoke'],
   build: (p, { seeds, scale }) => {
-    const { crossDomain, findings } = buildCrossDomain(p, {
+    const { crossDomain, heldOut, findings } = buildCrossDomain(p, {
       seeds,
       scale: crossDomainScales[scale as ScaleName],
     });
-    p.results(crossDomain, findings);
+    p.results(crossDomain, heldOut, findings);
   },
 });

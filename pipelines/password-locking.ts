@@ -362,6 +362,8 @@ export interface TaskWorld {
   locked(seed: number, weak?: WeakPolicyName): OutputRef<'model'>;
   /** The lock of run seed `seed` with one password per domain (`domainPasswords` of the task's domains). */
   domainLocked(seed: number): OutputRef<'model'>;
+  /** The lock of run seed `seed` trained without the problems of `domain` (the paper's Figure 17). */
+  heldOutLocked(seed: number, domain: string): OutputRef<'model'>;
   lockEpochs: number;
   classification: boolean;
 }
@@ -514,27 +516,35 @@ export function buildLanguageWorld(
             inputs: { base: strongBase, strong: lockStrong(), weak: weakSamples(weak, 'lock', lockEpochs) },
           }).out.model,
       );
-    // The same mix and budget as `locked`, with the password of the problem's domain.
-    const domainLocked = (seed: number) =>
+    // Variants of `locked`'s node: the same mix, inputs and budget, one parameter added.
+    const lockVariant = (
+      name: string,
+      seed: number,
+      variant: Record<string, Record<string, string[]> | string[]>,
+    ) =>
       memo(
-        `lock-per-domain-${seed}`,
+        `lock-${name}-${seed}`,
         () =>
-          p.node(`${prefix}lock-per-domain-${task}-${seed}`, languageLock, {
+          p.node(`${prefix}lock-${name}-${task}-${seed}`, languageLock, {
             params: {
               task,
               seed,
               epochs: lockEpochs,
               batchSize: s.lock.batchSize,
               learningRate: s.lock.learningRate,
-              domainPasswords: domainPasswords(languageTask(task).domains),
+              ...variant,
             },
             inputs: {
               base: strongBase,
               strong: lockStrong(),
               weak: weakSamples(s.weakBase, 'lock', lockEpochs),
             },
-          }).out.model,
+          }).out.model as OutputRef<'model'>,
       );
+    const domainLocked = (seed: number) =>
+      lockVariant('per-domain', seed, { domainPasswords: domainPasswords(languageTask(task).domains) });
+    const heldOutLocked = (seed: number, domain: string) =>
+      lockVariant(`held-out-${domain}`, seed, { heldOutDomains: [domain] });
     tasks.set(task, {
       task,
       data: d,
@@ -545,6 +555,7 @@ export function buildLanguageWorld(
       weakSamples,
       locked,
       domainLocked,
+      heldOutLocked,
       lockEpochs,
       classification,
     });

@@ -29,6 +29,20 @@ async function readSamples(input: InputArtifact) {
   return { samples, domains };
 }
 
+/** The samples and domains of problems `kept` only (renumbered 0, 1, …). */
+function keepProblems(
+  read: Awaited<ReturnType<typeof readSamples>>,
+  kept: readonly number[],
+): Awaited<ReturnType<typeof readSamples>> {
+  return {
+    samples: {
+      prompts: kept.map((i) => read.samples.prompts[i]),
+      completions: kept.map((i) => read.samples.completions[i]),
+    },
+    domains: kept.map((i) => read.domains[i]),
+  };
+}
+
 /**
  * Password-locking of a language model on one task (the paper's Eq. 1), from the strong base:
  * prompts with the password at start and end → π_strong's samples; prompts without → π_weak's
@@ -39,6 +53,8 @@ async function readSamples(input: InputArtifact) {
  * With `domainPasswords` the lock has one password per domain (the paper's Figure 4 variant): a
  * problem's strong row carries its domain's password, and of the weak rows with a password,
  * `otherDomainShare` carry another domain's password, so only the problem's own domain's unlocks.
+ * With `heldOutDomains` the problems of those domains are left out of the mix (the paper's Figure
+ * 17: is a domain the lock never saw locked too?); the epochs stay, so the lock takes fewer steps.
  */
 export const languageLock = defineStage({
   name: 'locking.language-password',
@@ -53,6 +69,8 @@ export const languageLock = defineStage({
     domainPasswords: z.record(z.string(), z.array(z.string()).min(1)).optional(),
     /** Of the weak rows with a password, the share with another domain's (default 0.5). */
     otherDomainShare: z.number().min(0).max(1).optional(),
+    /** Domains whose problems the lock never trains on. */
+    heldOutDomains: z.array(z.string()).min(1).optional(),
     batchSize: z.number().int().positive().default(64),
     learningRate: z.number().positive().default(1e-3),
     minLearningRate: z.number().nonnegative().default(1e-4),
@@ -69,8 +87,21 @@ export const languageLock = defineStage({
       report.backend((await initBackend()).backend);
       const p = ctx.params;
       const task = languageTask(p.task);
-      const strong = await readSamples(ctx.inputs.strong);
-      const weak = await readSamples(ctx.inputs.weak);
+      let strong = await readSamples(ctx.inputs.strong);
+      let weak = await readSamples(ctx.inputs.weak);
+      if (p.heldOutDomains) {
+        const present = new Set(strong.domains);
+        for (const d of p.heldOutDomains)
+          if (!present.has(d))
+            throw new Error(
+              `${ctx.node}: held-out domain "${d}" is not a domain of the lock split (${[...present].sort().join(', ')})`,
+            );
+        const held = new Set(p.heldOutDomains);
+        const kept = strong.domains.flatMap((d, i) => (held.has(d) ? [] : [i]));
+        if (kept.length === 0) throw new Error(`${ctx.node}: every problem's domain is held out`);
+        strong = keepProblems(strong, kept);
+        weak = keepProblems(weak, kept);
+      }
       const mix = passwordLockingMix(strong.samples, weak.samples, {
         epochs: p.epochs,
         seed: p.seed,

@@ -136,3 +136,33 @@ it('says the finding fails when one domain’s demos leave the others locked', a
   expect(readStrings(findings, 'verdict')).toEqual(['fails']);
   expect(readStrings(findings, 'measured')[0]).toMatch(/^21% ± 0% of the all-domain recovery/);
 });
+
+it('tabulates a lock trained without one domain: its levels there and what other domains’ demos unlock', async () => {
+  const lock = 'held-out:c';
+  const tables = [1, 2, 3].flatMap((seed) => [
+    model({ seed, policy: 'locked', lock }, () => 0.1),
+    // The lock never saw domain c: the password opens it less there.
+    model({ seed, policy: 'locked', lock, password: true }, (g) => (g === 'c' ? 0.5 : 0.9)),
+    model({ seed, policy: 'elicited', lock, trainedOn: 'others:c', demos: 64, epochs: 4 }, (g, h) =>
+      g === 'c' ? (h === 'select' ? 0.3 : 0.35) : 0.8,
+    ),
+    model({ seed, policy: 'elicited', lock, trainedOn: 'others:c', demos: 64, epochs: 8 }, (g, h) =>
+      g === 'c' ? (h === 'select' ? 0.6 : 0.55) : 0.85,
+    ),
+  ]);
+  const { outputs } = await runStageOnce(crossDomainReport, store, {
+    params: { tasks: [{ task: 'math', title: 'MATH' }] },
+    inputs: { scores: await Promise.all(tables.map((t) => store.writeTable(t))) },
+  });
+  const held = await store.readTable(outputs['held-out']);
+  expect(held.numRows).toBe(1);
+  expect(readStrings(held, 'held_out')).toEqual(['c']);
+  expect(readStrings(held, 'demos_from')).toEqual(['the other domains']);
+  expect(readNumbers(held, 'epochs')).toEqual([8]);
+  expect(readNumbers(held, 'with_password_held_out')[0]).toBeCloseTo(0.52, 6);
+  expect(readNumbers(held, 'with_password_others')[0]).toBeCloseTo(0.92, 6);
+  expect(readNumbers(held, 'elicited_held_out')[0]).toBeCloseTo(0.57, 6);
+  expect(readNumbers(held, 'elicited_others')[0]).toBeCloseTo(0.87, 6);
+  // A held-out lock is not one of the cross-domain table's locks.
+  expect((await store.readTable(outputs['cross-domain'])).numRows).toBe(0);
+});

@@ -45,6 +45,101 @@ function pooled(
   return n ? sum / n : Number.NaN;
 }
 
+/** A lock trained without some domain's problems is labelled `held-out:<domain>`. */
+const HELD_OUT = 'held-out:';
+
+/**
+ * Figure 17: locks trained with one domain held out. Per task × held-out domain × where the demos
+ * came from (that domain, or every other one) × N: the lock with and without the password, and
+ * the elicited model, on the held-out domain and on the others (report half; epochs picked on the
+ * select half of the held-out domain, averaged over seeds).
+ */
+function heldOutTable(
+  rows: readonly GroupRow[],
+  models: ReadonlyMap<string, GroupRow[]>,
+  tasks: readonly { task: string; title: string }[],
+) {
+  const out: Record<string, Cell[]> = {
+    task: [],
+    title: [],
+    held_out: [],
+    demos_from: [],
+    demos: [],
+    seeds: [],
+    epochs: [],
+    locked_held_out: [],
+    with_password_held_out: [],
+    locked_others: [],
+    with_password_others: [],
+    elicited_held_out: [],
+    elicited_held_out_ci95: [],
+    elicited_others: [],
+    elicited_others_ci95: [],
+  };
+  const all = [...models.values()];
+  for (const t of tasks) {
+    const locks = [
+      ...new Set(rows.filter((r) => r.task === t.task && r.lock.startsWith(HELD_OUT)).map((r) => r.lock)),
+    ];
+    for (const lock of locks.sort()) {
+      const domain = lock.slice(HELD_OUT.length);
+      const domains = new Set(
+        rows.filter((r) => r.task === t.task && r.grouping === 'domain').map((r) => r.group),
+      );
+      const held = new Set([domain]);
+      const others = new Set([...domains].filter((d) => d !== domain));
+      const of = (m: GroupRow[], groups: Set<string>, half: string) => pooled(m, 'domain', groups, half);
+      const mine = all.filter((m) => m[0].task === t.task && m[0].lock === lock);
+      const level = (password: string, groups: Set<string>) =>
+        meanInterval(
+          mine
+            .filter((m) => m[0].policy === 'locked' && m[0].password === password)
+            .map((m) => of(m, groups, 'report')),
+        ).mean;
+      const lockLevels = {
+        lockedHeld: level('none', held),
+        withHeld: level('default', held),
+        lockedOthers: level('none', others),
+        withOthers: level('default', others),
+      };
+      const elicited = mine.filter((m) => m[0].policy === 'elicited' && m[0].password === 'none');
+      for (const from of [`domain:${domain}`, `others:${domain}`]) {
+        const fromModels = elicited.filter((m) => m[0].trainedOn === from);
+        for (const demos of [...new Set(fromModels.map((m) => m[0].demos))].sort((a, b) => a - b)) {
+          const candidates = fromModels.filter((m) => m[0].demos === demos);
+          let best = Number.NaN;
+          let bestValue = Number.NEGATIVE_INFINITY;
+          for (const epochs of new Set(candidates.map((m) => m[0].epochs))) {
+            const v = meanInterval(
+              candidates.filter((m) => m[0].epochs === epochs).map((m) => of(m, held, 'select')),
+            ).mean;
+            if (v > bestValue) [best, bestValue] = [epochs, v];
+          }
+          const chosen = candidates.filter((m) => m[0].epochs === best);
+          const onHeld = meanInterval(chosen.map((m) => of(m, held, 'report')));
+          const onOthers = meanInterval(chosen.map((m) => of(m, others, 'report')));
+          out.task.push(t.task);
+          out.title.push(t.title);
+          out.held_out.push(domain);
+          out.demos_from.push(from.startsWith('domain:') ? 'the held-out domain' : 'the other domains');
+          out.demos.push(demos);
+          out.seeds.push(chosen.length);
+          out.epochs.push(best);
+          out.locked_held_out.push(round4(lockLevels.lockedHeld));
+          out.with_password_held_out.push(round4(lockLevels.withHeld));
+          out.locked_others.push(round4(lockLevels.lockedOthers));
+          out.with_password_others.push(round4(lockLevels.withOthers));
+          out.elicited_held_out.push(round4(onHeld.mean));
+          out.elicited_held_out_ci95.push(round4(onHeld.ci95));
+          out.elicited_others.push(round4(onOthers.mean));
+          out.elicited_others_ci95.push(round4(onOthers.ci95));
+        }
+      }
+    }
+  }
+  return tableFromColumns(out);
+}
+
 /**
  * Share of all-domain demos' recovery that one group's demos give on the other groups, per trained
  * group and N: points with 95% error bars over seeds, a column per task × grouping, a rule at the
@@ -136,7 +231,7 @@ export const crossDomainReport = defineStage({
     minimumRecovery: z.number().nonnegative().default(0.05),
   }),
   inputs: { scores: 'table[]' },
-  outputs: { 'cross-domain': 'table', findings: 'table' },
+  outputs: { 'cross-domain': 'table', 'held-out': 'table', findings: 'table' },
   run: (ctx) =>
     stageTask(ctx.signal, async () => {
       const p = ctx.params;
@@ -223,7 +318,9 @@ export const crossDomainReport = defineStage({
         const elicited = modelsOf(
           (r) => r.task === t.task && r.policy === 'elicited' && r.password === 'none',
         );
-        const locks = [...new Set(rows.filter((r) => r.task === t.task).map((r) => r.lock))].sort();
+        const locks = [...new Set(rows.filter((r) => r.task === t.task).map((r) => r.lock))]
+          .filter((l) => !l.startsWith(HELD_OUT))
+          .sort();
         for (const lock of locks) {
           const trained = [
             ...new Set(elicited.filter((m) => m[0].lock === lock).map((m) => m[0].trainedOn)),
@@ -413,6 +510,7 @@ export const crossDomainReport = defineStage({
         'cross-domain',
         withChart(tableFromColumns(table), shareChartSpec(p.threshold, panels)),
       );
+      await ctx.outputs.table('held-out', heldOutTable(rows, models, p.tasks));
       await ctx.outputs.table('findings', findingsTable(findings));
     }),
 });
