@@ -75,12 +75,18 @@ export const crossDomainScales: Record<ScaleName, CrossDomainScale> = {
   },
 };
 
-/** The groups of a task under a grouping: its domains, or its difficulty levels ("1", "2", …). */
-function groupsOf(task: string, grouping: 'domain' | 'difficulty'): string[] {
+/**
+ * Difficulty levels fine-tuned on together. Math's level 1 holds 21 of the default pool's 1,800
+ * problems (levels 2 and 3: 683 and 1,096), too few for N = 64, so math's groups are levels 1–2
+ * and level 3; any other task's levels go one by one.
+ */
+const DIFFICULTY_GROUPS: Record<string, string[][]> = { math: [['1', '2'], ['3']] };
+
+/** The groups of a task under a grouping: its domains, or its difficulty levels, each as the values it joins. */
+function groupsOf(task: string, grouping: 'domain' | 'difficulty'): string[][] {
   const t = languageTask(task);
-  return grouping === 'domain'
-    ? [...t.domains]
-    : Array.from({ length: t.difficulties }, (_, k) => String(k + 1));
+  if (grouping === 'domain') return t.domains.map((d) => [d]);
+  return DIFFICULTY_GROUPS[task] ?? Array.from({ length: t.difficulties }, (_, k) => [String(k + 1)]);
 }
 
 export function buildCrossDomain(
@@ -124,15 +130,19 @@ export function buildCrossDomain(
       { trainedOn: 'all', name: '', table: w.data.elicit },
     ];
     for (const grouping of s.groupings[task])
-      for (const group of groupsOf(task, grouping))
+      for (const values of groupsOf(task, grouping)) {
+        const group = values.join('+');
+        // Node names take letters, digits, '_' and '-': levels 1+2 are `1_2` there.
+        const named = values.join('_');
         pools.push({
           trainedOn: `${grouping}:${group}`,
-          name: `${grouping}-${group}-`,
-          table: p.node(`${prefix}demos-${task}-${grouping}-${group}`, languageSubset, {
-            params: { by: grouping, values: [group] },
+          name: `${grouping}-${named}-`,
+          table: p.node(`${prefix}demos-${task}-${grouping}-${named}`, languageSubset, {
+            params: { by: grouping, values },
             inputs: { table: w.data.elicit },
           }).out.table,
         });
+      }
     const elicitFrom = (
       locked: OutputRef<'model'>,
       tag: string,
@@ -147,8 +157,10 @@ export function buildCrossDomain(
             // One-password, all-group demos keep password-locking's node names and parameters: the
             // same nodes.
             const name = `${task}-reference-${named}${pool.name}${seed}-n${n}-e${epochs}`;
+            // A group smaller than N gives all its problems (math's modular domain: 461 of 1,800).
+            const whole = pool.trainedOn === 'all' ? {} : { wholePoolIfSmaller: true };
             const elicited = p.node(`${prefix}elicit-${name}`, languageDemoSft, {
-              params: { task, seed, demos: n, epochs, column: 'reference', ...s.world.elicit },
+              params: { task, seed, demos: n, epochs, column: 'reference', ...s.world.elicit, ...whole },
               inputs: { model: locked, demos: pool.table },
             }).out.model;
             score(`elicited-${name}`, elicited, task, {
@@ -186,8 +198,9 @@ export function buildCrossDomain(
       );
     }
     for (const domain of s.heldOut[task] ?? []) {
-      const others = groupsOf(task, 'domain').filter((d) => d !== domain);
-      if (others.length === groupsOf(task, 'domain').length)
+      const domains = groupsOf(task, 'domain').flat();
+      const others = domains.filter((d) => d !== domain);
+      if (others.length === domains.length)
         throw new Error(
           `cross-domain: held-out domain "${domain}" is not one of ${task}'s (${others.join(', ')})`,
         );

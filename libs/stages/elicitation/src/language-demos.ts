@@ -29,6 +29,11 @@ export const languageDemoSft = defineStage({
     demos: z.number().int().positive(),
     epochs: z.number().positive(),
     column: z.enum(['reference', 'completion']).default('reference'),
+    /**
+     * When the pool holds fewer rows than `demos`, train on all of them instead of failing (a
+     * domain's share of the pool can be smaller than the N asked; the log's meta says how many).
+     */
+    wholePoolIfSmaller: z.boolean().optional(),
     batchSize: z.number().int().positive().default(32),
     learningRate: z.number().positive().default(1e-3),
     clipNorm: z.number().positive().default(1),
@@ -45,11 +50,15 @@ export const languageDemoSft = defineStage({
       const table = await ctx.inputs.demos.readTable();
       const prompts = readStrings(table, 'prompt');
       const targets = readStrings(table, p.column);
-      if (p.demos > prompts.length)
-        throw new Error(`${p.demos} demos asked of a pool of ${prompts.length} rows (node ${ctx.node})`);
+      if (p.demos > prompts.length && !p.wholePoolIfSmaller)
+        throw new Error(
+          `${p.demos} demos asked of a pool of ${prompts.length} rows (node ${ctx.node}); ask for fewer, or set wholePoolIfSmaller`,
+        );
+      const demos = Math.min(p.demos, prompts.length);
+      report.metric('demos_used', demos);
       // The seed draws which N demos: the same N from one source are the same rows for every epoch
       // candidate, different rows for different seeds.
-      const chosen = createRng(p.seed, 'demos', task.name).sample(prompts.length, p.demos);
+      const chosen = createRng(p.seed, 'demos', task.name).sample(prompts.length, demos);
       const data = sftTokenRows(
         LM_VOCABULARY,
         taskLayout(task),
@@ -58,14 +67,14 @@ export const languageDemoSft = defineStage({
       const { bundle, log } = await trainTransformerBundle(await ctx.inputs.model.readModel(), data, {
         phase: 'elicit',
         optimizer: { kind: 'adam', learningRate: p.learningRate, clipNorm: p.clipNorm },
-        batchSize: Math.min(p.batchSize, p.demos),
+        batchSize: Math.min(p.batchSize, demos),
         epochs: p.epochs,
         seed: p.seed,
         lossOn: 'completion',
         checkpoint: ctx.checkpoint,
         checkpointEvery: p.checkpointEvery,
         progressEvery: 10,
-        meta: { task: p.task, demos: p.demos, epochs: p.epochs },
+        meta: { task: p.task, demos, epochs: p.epochs },
         report,
         signal: ctx.signal,
       });

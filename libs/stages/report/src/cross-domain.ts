@@ -335,9 +335,10 @@ export const crossDomainReport = defineStage({
               ),
             ];
             for (const trainedOn of trained.filter((g) => g.startsWith(`${grouping}:`)).sort()) {
+              // A group may join several levels ('difficulty:1+2').
               const group = trainedOn.slice(grouping.length + 1);
-              const others = new Set(allGroups.filter((g) => g !== group));
-              const same = new Set([group]);
+              const same = new Set(group.split('+'));
+              const others = new Set(allGroups.filter((g) => !same.has(g)));
               const seedValue = (m: GroupRow[], groups: Set<string>, half: string) =>
                 pooled(m, grouping, groups, half);
               const lockedBySeed = new Map<number, GroupRow[]>();
