@@ -563,6 +563,39 @@ export function buildLanguageWorld(
   return { tasks, strongBase, evalRows: s.evalRows };
 }
 
+/** The labels a `score-<name>` node carries into its table (the report reads them). */
+export interface ScoreLabels {
+  seed: number;
+  policy: string;
+  source?: string;
+  demos?: number;
+  epochs?: number;
+  passwords?: ('none' | 'default')[];
+}
+
+/**
+ * Greedy correctness on a task's validation split: `score(name, model, task, labels)` adds the
+ * node `score-<name>` and collects its table in `scores`, for a report to read.
+ */
+export function validationScores(
+  p: PipelineBuilder,
+  options: { tasks: ReadonlyMap<string, TaskWorld>; rows: number; prefix?: string },
+): {
+  scores: OutputRef<'table'>[];
+  score: (name: string, model: OutputRef<'model'>, task: string, labels: ScoreLabels) => void;
+} {
+  const scores: OutputRef<'table'>[] = [];
+  const score = (name: string, model: OutputRef<'model'>, task: string, labels: ScoreLabels) => {
+    scores.push(
+      p.node(`${options.prefix ?? ''}score-${name}`, languageModelScore, {
+        params: { task, rows: options.rows, ...labels },
+        inputs: { model, problems: options.tasks.get(task)!.data.validation },
+      }).out.scores,
+    );
+  };
+  return { scores, score };
+}
+
 export function buildPasswordLocking(
   p: PipelineBuilder,
   options: { seeds: readonly number[]; scale: PasswordLockingScale; prefix?: string },
@@ -582,27 +615,7 @@ export function buildPasswordLocking(
       );
   }
   const { tasks, strongBase } = buildLanguageWorld(p, { scale: s, prefix });
-  const scores: OutputRef<'table'>[] = [];
-  const score = (
-    name: string,
-    model: OutputRef<'model'>,
-    task: string,
-    params: {
-      seed: number;
-      policy: string;
-      source?: string;
-      demos?: number;
-      epochs?: number;
-      passwords?: ('none' | 'default')[];
-    },
-  ) => {
-    scores.push(
-      p.node(`${prefix}score-${name}`, languageModelScore, {
-        params: { task, rows: s.evalRows, ...params },
-        inputs: { model, problems: tasks.get(task)!.data.validation },
-      }).out.scores,
-    );
-  };
+  const { scores, score } = validationScores(p, { tasks, rows: s.evalRows, prefix });
   const experimentTasks = s.experimentTasks ?? s.tasks;
   for (const task of experimentTasks) {
     const w = tasks.get(task)!;

@@ -6,7 +6,6 @@ import {
   iteratedDpoElicitation,
   languageDemoSft,
 } from '@lockpick/stage-elicitation';
-import { languageModelScore } from '@lockpick/stage-evaluation';
 import { rlElicitationReport } from '@lockpick/stage-report';
 import {
   buildLanguageWorld,
@@ -14,6 +13,7 @@ import {
   type PasswordLockingScale,
   passwordLockingScales,
   taskTitle,
+  validationScores,
   type WeakPolicyName,
 } from './password-locking.ts';
 
@@ -143,27 +143,8 @@ export function buildRlElicitation(
       );
   }
   const { tasks } = buildLanguageWorld(p, { scale: s.world, prefix });
-  const scores: OutputRef<'table'>[] = [];
   const curves: OutputRef<'table'>[] = [];
-  const score = (
-    name: string,
-    model: OutputRef<'model'>,
-    task: string,
-    params: {
-      seed: number;
-      policy: string;
-      source: string;
-      demos?: number;
-      epochs?: number;
-      passwords?: ('none' | 'default')[];
-    },
-  ) =>
-    scores.push(
-      p.node(`${prefix}score-${name}`, languageModelScore, {
-        params: { task, rows: s.world.evalRows, ...params },
-        inputs: { model, problems: tasks.get(task)!.data.validation },
-      }).out.scores,
-    );
+  const { scores, score } = validationScores(p, { tasks, rows: s.world.evalRows, prefix });
   for (const task of experimentTasks) {
     const w = tasks.get(task)!;
     const pool = elicitationPoolSize(s.world, task);

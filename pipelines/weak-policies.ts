@@ -1,12 +1,12 @@
 import { definePipeline, type OutputRef, type PipelineBuilder } from '@lockpick/engine';
 import { demoEpochCandidates, languageDemoSft } from '@lockpick/stage-elicitation';
-import { languageModelScore } from '@lockpick/stage-evaluation';
 import { weakPoliciesReport } from '@lockpick/stage-report';
 import {
   buildLanguageWorld,
   type PasswordLockingScale,
   passwordLockingScales,
   taskTitle,
+  validationScores,
   type WeakPolicyName,
 } from './password-locking.ts';
 
@@ -56,27 +56,8 @@ export function buildWeakPolicies(
   const prefix = options.prefix ?? '';
   const experimentTasks = s.world.experimentTasks ?? s.world.tasks;
   const { tasks } = buildLanguageWorld(p, { scale: s.world, prefix });
-  const scores: OutputRef<'table'>[] = [];
   // The lock and π_weak scores keep rl-elicitation's names and parameters: the same nodes.
-  const score = (
-    name: string,
-    model: OutputRef<'model'>,
-    task: string,
-    params: {
-      seed: number;
-      policy: string;
-      source: string;
-      demos?: number;
-      epochs?: number;
-      passwords?: ('none' | 'default')[];
-    },
-  ) =>
-    scores.push(
-      p.node(`${prefix}score-${name}`, languageModelScore, {
-        params: { task, rows: s.world.evalRows, ...params },
-        inputs: { model, problems: tasks.get(task)!.data.validation },
-      }).out.scores,
-    );
+  const { scores, score } = validationScores(p, { tasks, rows: s.world.evalRows, prefix });
   for (const task of experimentTasks) {
     const w = tasks.get(task)!;
     for (const weak of s.weaks) {
