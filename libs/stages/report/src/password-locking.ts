@@ -1,5 +1,6 @@
 import { readNumbers, readStrings, tableFromColumns } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
+import type * as arrow from 'apache-arrow';
 import { z } from 'zod';
 import { seriesChartSpec, withChart } from './chart.ts';
 import { meanInterval } from './statistics.ts';
@@ -13,7 +14,7 @@ const paperValues = z.object({
 type Cell = string | number | boolean | null;
 
 /** One evaluation row of `evaluation.language-model` (domain `all`). */
-interface ScoreRow {
+export interface ScoreRow {
   task: string;
   seed: number;
   policy: string;
@@ -23,6 +24,41 @@ interface ScoreRow {
   withPassword: boolean;
   half: string;
   correct: number;
+}
+
+/** The rows of `evaluation.language-model` tables that score every domain together (domain `all`). */
+export async function readWholeScores(
+  inputs: readonly { readTable(): Promise<arrow.Table> }[],
+): Promise<ScoreRow[]> {
+  const rows: ScoreRow[] = [];
+  for (const input of inputs) {
+    const t = await input.readTable();
+    const domain = readStrings(t, 'domain');
+    const cols = {
+      task: readStrings(t, 'task'),
+      seed: readNumbers(t, 'seed'),
+      policy: readStrings(t, 'policy'),
+      source: readStrings(t, 'source'),
+      demos: readNumbers(t, 'demos'),
+      epochs: readNumbers(t, 'epochs'),
+      half: readStrings(t, 'half'),
+      correct: readNumbers(t, 'correct'),
+    };
+    for (let i = 0; i < t.numRows; i++)
+      if (domain[i] === 'all')
+        rows.push({
+          task: cols.task[i],
+          seed: cols.seed[i],
+          policy: cols.policy[i],
+          source: cols.source[i],
+          demos: cols.demos[i],
+          epochs: cols.epochs[i],
+          withPassword: Boolean(t.getChild('with_password')?.get(i)),
+          half: cols.half[i],
+          correct: cols.correct[i],
+        });
+  }
+  return rows;
 }
 
 /** Share of the way from `low` to `high` that `value` goes (NaN when there is no gap). */
@@ -87,35 +123,7 @@ export const passwordLockingReport = defineStage({
   outputs: { figure: 'table', findings: 'table', curves: 'table' },
   run: (ctx) =>
     stageTask(ctx.signal, async () => {
-      const rows: ScoreRow[] = [];
-      for (const input of ctx.inputs.scores) {
-        const t = await input.readTable();
-        const domain = readStrings(t, 'domain');
-        const cols = {
-          task: readStrings(t, 'task'),
-          seed: readNumbers(t, 'seed'),
-          policy: readStrings(t, 'policy'),
-          source: readStrings(t, 'source'),
-          demos: readNumbers(t, 'demos'),
-          epochs: readNumbers(t, 'epochs'),
-          password: Array.from({ length: t.numRows }, (_, i) => Boolean(t.getChild('with_password')?.get(i))),
-          half: readStrings(t, 'half'),
-          correct: readNumbers(t, 'correct'),
-        };
-        for (let i = 0; i < t.numRows; i++)
-          if (domain[i] === 'all')
-            rows.push({
-              task: cols.task[i],
-              seed: cols.seed[i],
-              policy: cols.policy[i],
-              source: cols.source[i],
-              demos: cols.demos[i],
-              epochs: cols.epochs[i],
-              withPassword: cols.password[i],
-              half: cols.half[i],
-              correct: cols.correct[i],
-            });
-      }
+      const rows = await readWholeScores(ctx.inputs.scores);
       if (rows.length === 0) throw new Error('no evaluation rows to report');
       const p = ctx.params;
       const select = (f: (r: ScoreRow) => boolean) => rows.filter(f);

@@ -1,26 +1,13 @@
-import { readNumbers, readStrings, tableFromColumns } from '@lockpick/artifacts';
+import { tableFromColumns } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
 import { z } from 'zod';
 import { seriesChartSpec, withChart } from './chart.ts';
-import { demosToReach } from './password-locking.ts';
+import { demosToReach, readWholeScores } from './password-locking.ts';
 import { meanInterval } from './statistics.ts';
 
 type Cell = string | number | null;
 
 const round4 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null);
-
-/** One `evaluation.language-model` row (domain `all`); `source` names the weak policy. */
-interface ScoreRow {
-  task: string;
-  seed: number;
-  policy: string;
-  weak: string;
-  demos: number;
-  epochs: number;
-  withPassword: boolean;
-  half: string;
-  correct: number;
-}
 
 /**
  * Locks that imitate different weak policies, unlocked by SFT on reference demos (the paper's
@@ -48,37 +35,15 @@ export const weakPoliciesReport = defineStage({
   run: (ctx) =>
     stageTask(ctx.signal, async () => {
       const p = ctx.params;
-      const rows: ScoreRow[] = [];
-      for (const input of ctx.inputs.scores) {
-        const t = await input.readTable();
-        const domain = readStrings(t, 'domain');
-        const cols = {
-          task: readStrings(t, 'task'),
-          seed: readNumbers(t, 'seed'),
-          policy: readStrings(t, 'policy'),
-          weak: readStrings(t, 'source'),
-          demos: readNumbers(t, 'demos'),
-          epochs: readNumbers(t, 'epochs'),
-          half: readStrings(t, 'half'),
-          correct: readNumbers(t, 'correct'),
-        };
-        for (let i = 0; i < t.numRows; i++)
-          if (domain[i] === 'all')
-            rows.push({
-              task: cols.task[i],
-              seed: cols.seed[i],
-              policy: cols.policy[i],
-              weak: cols.weak[i],
-              demos: cols.demos[i],
-              epochs: cols.epochs[i],
-              withPassword: Boolean(t.getChild('with_password')?.get(i)),
-              half: cols.half[i],
-              correct: cols.correct[i],
-            });
-      }
+      // The score's `source` names the weak policy here.
+      const rows = (await readWholeScores(ctx.inputs.scores)).map(({ source, ...r }) => ({
+        ...r,
+        weak: source,
+      }));
       if (rows.length === 0) throw new Error('report.weak-policies: no evaluation rows to report');
-      const report = (f: (r: ScoreRow) => boolean) => rows.filter((r) => r.half === 'report' && f(r));
-      const bySeed = (list: ScoreRow[]) => new Map(list.map((r) => [r.seed, r.correct]));
+      type Row = (typeof rows)[number];
+      const report = (f: (r: Row) => boolean) => rows.filter((r) => r.half === 'report' && f(r));
+      const bySeed = (list: Row[]) => new Map(list.map((r) => [r.seed, r.correct]));
 
       /** Per N: the epochs picked on the select half and the per-seed report-half scores. */
       const curve = (task: string, weak: string) => {
