@@ -53,6 +53,7 @@ export {
   compositionTrainingRows,
   joinCompletions,
 } from './composition/training-rows.ts';
+export { formatPrompt, PROMPT_FORMATS, type PromptFormat } from './lm/formats.ts';
 export {
   groupSamples,
   type LockingMixOptions,

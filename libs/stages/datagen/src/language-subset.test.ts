@@ -5,6 +5,7 @@ import { ArtifactStore, readNumbers, readStrings } from '@lockpick/artifacts';
 import { runStageOnce } from '@lockpick/engine';
 import { languageTask, problemSplits } from '@lockpick/tasks';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { languageFormat } from './language-format.ts';
 import { languageSubset } from './language-subset.ts';
 import { problemTable } from './language-tables.ts';
 
@@ -54,4 +55,25 @@ it('fails with the values the table has when no row matches', async () => {
       inputs: { table: problems },
     }),
   ).rejects.toThrow(/no row has domain geometry \(the table has algebra, arithmetic, modular\)/);
+});
+
+it('rewrites only the prompts into a format, and back', async () => {
+  const task = languageTask('math');
+  const full = problemTable(task, problemSplits(task, 3, 100).elicit);
+  const format = async (table: Awaited<ReturnType<ArtifactStore['writeTable']>>, f: 'plain' | 'reversed') => {
+    const { outputs } = await runStageOnce(languageFormat, store, {
+      params: { format: f },
+      inputs: { table },
+    });
+    return outputs.table;
+  };
+  const reversedRef = await format(await store.writeTable(full), 'reversed');
+  const reversed = await store.readTable(reversedRef);
+  expect(reversed.schema.names).toEqual(full.schema.names);
+  expect(readStrings(reversed, 'reference')).toEqual(readStrings(full, 'reference'));
+  expect(readStrings(reversed, 'prompt')).toEqual(
+    readStrings(full, 'prompt').map((p) => p.split(' ').reverse().join(' ')),
+  );
+  const back = await store.readTable(await format(reversedRef, 'reversed'));
+  expect(readStrings(back, 'prompt')).toEqual(readStrings(full, 'prompt'));
 });

@@ -1,7 +1,13 @@
 import { tableFromColumns } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
 import { initBackend, loadTransformer } from '@lockpick/ml';
-import { DEFAULT_PASSWORD, languageTask } from '@lockpick/tasks';
+import {
+  DEFAULT_PASSWORD,
+  formatPrompt,
+  languageTask,
+  PROMPT_FORMATS,
+  type PromptFormat,
+} from '@lockpick/tasks';
 import { z } from 'zod';
 import { gradeGreedy, HALVES, meanGrades, readLanguageProblems } from './greedy-grading.ts';
 
@@ -30,6 +36,8 @@ export const languageModelScore = defineStage({
       .array(z.enum(['none', 'default']))
       .min(1)
       .default(['none']),
+    /** The prompts' format (a format lock keys on it; default plain). */
+    format: z.enum(PROMPT_FORMATS as [PromptFormat, ...PromptFormat[]]).optional(),
     /** The first `rows` validation problems (0: all). */
     rows: z.number().int().nonnegative().default(0),
     batchSize: z.number().int().positive().default(512),
@@ -65,6 +73,7 @@ export const languageModelScore = defineStage({
         for (const [k, password] of p.passwords.entries()) {
           ctx.signal.throwIfAborted();
           const graded = gradeGreedy(model, task, problems, {
+            prompts: p.format ? problems.map((q) => formatPrompt(q.prompt, p.format ?? 'plain')) : undefined,
             password: password === 'default' ? DEFAULT_PASSWORD : undefined,
             batchSize: p.batchSize,
           });

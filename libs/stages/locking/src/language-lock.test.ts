@@ -70,11 +70,15 @@ it('trains on two rows a problem, and leaves the held-out domains’ problems ou
   expect(others).toBeLessThan(problems.length);
   expect(await mixRows({ heldOutDomains: ['algebra'] })).toBe(2 * others);
   expect(await mixRows({ domainPasswords: domainPasswords(task.domains) })).toBe(2 * problems.length);
+  expect(await mixRows({ strongFormat: 'reversed', weakFormat: 'plain' })).toBe(2 * problems.length);
 });
 
-it('names a held-out domain the split does not have, and a domain without a password', async () => {
+it('names a held-out domain the split does not have, a domain without a password, a format without its pair', async () => {
   await expect(mixRows({ heldOutDomains: ['geometry'] })).rejects.toThrow(
     /held-out domain "geometry" is not a domain of the lock split \(algebra, arithmetic, modular\)/,
+  );
+  await expect(mixRows({ strongFormat: 'reversed' })).rejects.toThrow(
+    /give strongFormat and weakFormat together/,
   );
   await expect(mixRows({ domainPasswords: domainPasswords(['algebra']) })).rejects.toThrow(
     /no password for domain "(arithmetic|modular)"/,

@@ -6,6 +6,8 @@ import {
   groupSamples,
   LM_VOCABULARY,
   languageTask,
+  PROMPT_FORMATS,
+  type PromptFormat,
   passwordLockingMix,
   sftTokenRows,
   taskLayout,
@@ -55,6 +57,7 @@ function keepProblems(
  * `otherDomainShare` carry another domain's password, so only the problem's own domain's unlocks.
  * With `heldOutDomains` the problems of those domains are left out of the mix (the paper's Figure
  * 17: is a domain the lock never saw locked too?); the epochs stay, so the lock takes fewer steps.
+ * With `strongFormat` and `weakFormat` no password is used: the format of the prompt is the key.
  */
 export const languageLock = defineStage({
   name: 'locking.language-password',
@@ -71,6 +74,12 @@ export const languageLock = defineStage({
     otherDomainShare: z.number().min(0).max(1).optional(),
     /** Domains whose problems the lock never trains on. */
     heldOutDomains: z.array(z.string()).min(1).optional(),
+    /**
+     * A setting variation as the password (Figure 9): no password; π_strong's samples answer
+     * prompts in `strongFormat`, π_weak's prompts in `weakFormat` (give both or neither).
+     */
+    strongFormat: z.enum(PROMPT_FORMATS as [PromptFormat, ...PromptFormat[]]).optional(),
+    weakFormat: z.enum(PROMPT_FORMATS as [PromptFormat, ...PromptFormat[]]).optional(),
     batchSize: z.number().int().positive().default(64),
     learningRate: z.number().positive().default(1e-3),
     minLearningRate: z.number().nonnegative().default(1e-4),
@@ -87,6 +96,8 @@ export const languageLock = defineStage({
       report.backend((await initBackend()).backend);
       const p = ctx.params;
       const task = languageTask(p.task);
+      if ((p.strongFormat === undefined) !== (p.weakFormat === undefined))
+        throw new Error(`${ctx.node}: give strongFormat and weakFormat together (a format lock needs both)`);
       let strong = await readSamples(ctx.inputs.strong);
       let weak = await readSamples(ctx.inputs.weak);
       if (p.heldOutDomains) {
@@ -109,6 +120,7 @@ export const languageLock = defineStage({
         domains: p.domainPasswords
           ? { of: strong.domains, passwords: p.domainPasswords, otherDomainShare: p.otherDomainShare }
           : undefined,
+        formats: p.strongFormat && p.weakFormat ? { strong: p.strongFormat, weak: p.weakFormat } : undefined,
       });
       const data = sftTokenRows(LM_VOCABULARY, taskLayout(task), mix);
       report.metric('mix_rows', data.rows);

@@ -6,6 +6,7 @@
  * samples every epoch; with fewer samples than epochs they cycle).
  */
 import { createRng } from '../rng.ts';
+import { formatPrompt, type PromptFormat } from './formats.ts';
 import { DEFAULT_PASSWORD, WRONG_PASSWORDS } from './passwords.ts';
 import type { SftExample } from './tables.ts';
 import { words } from './tables.ts';
@@ -56,6 +57,11 @@ export interface LockingMixOptions {
     passwords: Readonly<Record<string, readonly string[]>>;
     otherDomainShare?: number;
   };
+  /**
+   * A setting variation as the password (Figure 9): no password anywhere; the strong row's prompt
+   * is in format `strong`, the weak row's in format `weak`.
+   */
+  formats?: { strong: PromptFormat; weak: PromptFormat };
 }
 
 /** One row of the mix, labelled for tests and logs. */
@@ -63,7 +69,7 @@ export interface LockingRow extends SftExample {
   policy: 'strong' | 'weak';
   problem: number;
   epoch: number;
-  setting: 'password' | 'none' | 'wrong' | 'other-domain';
+  setting: 'password' | 'none' | 'wrong' | 'other-domain' | 'format';
 }
 
 export function passwordLockingMix(
@@ -89,6 +95,29 @@ export function passwordLockingMix(
   }
   const domainNames = byDomain ? Object.keys(byDomain.passwords).sort() : [];
   const rows: LockingRow[] = [];
+  const formats = options.formats;
+  if (formats && byDomain)
+    throw new Error('a locking mix keys on formats or on per-domain passwords, not both');
+  if (formats && formats.strong === formats.weak)
+    throw new Error(`the strong and the weak rows need different formats (both ${formats.strong})`);
+  for (let epoch = 0; epoch < options.epochs && formats; epoch++)
+    for (let i = 0; i < problems; i++) {
+      const prompt = words(strong.prompts[i]);
+      const row = { problem: i, epoch, setting: 'format' as const };
+      rows.push({
+        ...row,
+        policy: 'strong',
+        prompt: formatPrompt(prompt, formats.strong),
+        completion: words(strong.completions[i][epoch % strong.completions[i].length]),
+      });
+      rows.push({
+        ...row,
+        policy: 'weak',
+        prompt: formatPrompt(prompt, formats.weak),
+        completion: words(weak.completions[i][epoch % weak.completions[i].length]),
+      });
+    }
+  if (formats) return rows;
   for (let epoch = 0; epoch < options.epochs; epoch++) {
     const rng = createRng(options.seed, 'locking-mix', epoch);
     for (let i = 0; i < problems; i++) {

@@ -1,6 +1,7 @@
 // The shared ground of the language tasks: vocabulary, row layout, splits and the locking mix.
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../rng.ts';
+import { formatPrompt, PROMPT_FORMATS } from './formats.ts';
 import { groupSamples, passwordLockingMix } from './locking-mix.ts';
 import {
   DEFAULT_PASSWORD,
@@ -36,6 +37,26 @@ describe('vocabulary', () => {
 
   it('names an unknown word and what to do', () => {
     expect(() => LM_VOCABULARY.encode(['nonsense-word'])).toThrow(/unknown word "nonsense-word".*words/);
+  });
+});
+
+describe('prompt formats', () => {
+  it('are bijections on prompts that leave the checker’s grade unchanged', () => {
+    for (const task of LANGUAGE_TASKS) {
+      const rng = createRng(4, 'formats', task.name);
+      for (let k = 0; k < 20; k++) {
+        const q = task.generate(rng);
+        for (const format of PROMPT_FORMATS) {
+          const shown = formatPrompt(q.prompt, format);
+          expect([...shown].sort()).toEqual([...q.prompt].sort());
+          expect(formatPrompt(shown, format)).toEqual(q.prompt);
+          // The checker reads the problem's data, not the prompt it was shown in.
+          expect(task.check({ ...q, prompt: shown }, task.reference(q)).correct).toBe(true);
+        }
+        if (q.prompt.length > 1 && q.prompt.join(' ') !== [...q.prompt].reverse().join(' '))
+          expect(formatPrompt(q.prompt, 'reversed')).not.toEqual(q.prompt);
+      }
+    }
   });
 });
 
@@ -246,6 +267,24 @@ describe('locking mix (Eq. 1)', () => {
       );
       expect(seenOn).toEqual(new Set(domains.filter((x) => x !== d)));
     }
+  });
+
+  it('keys on a prompt format instead of a password: strong rows in one format, weak in the other', () => {
+    const byFormat = passwordLockingMix(strong, weak, {
+      epochs: 2,
+      seed: 1,
+      formats: { strong: 'reversed', weak: 'plain' },
+    });
+    expect(byFormat).toHaveLength(2 * 2 * problems);
+    for (const row of byFormat) {
+      expect(row.password).toBeUndefined();
+      const plain = strong.prompts[row.problem].split(' ');
+      expect(row.prompt).toEqual(row.policy === 'strong' ? [...plain].reverse() : plain);
+      expect(row.completion[0]).toBe(row.policy);
+    }
+    expect(() =>
+      passwordLockingMix(strong, weak, { epochs: 1, seed: 1, formats: { strong: 'plain', weak: 'plain' } }),
+    ).toThrow(/different formats/);
   });
 
   it('refuses per-domain passwords that miss a domain', () => {
