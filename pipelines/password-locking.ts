@@ -10,7 +10,7 @@ import { languageModelScore } from '@lockpick/stage-evaluation';
 import { languageLock } from '@lockpick/stage-locking';
 import { passwordLockingReport } from '@lockpick/stage-report';
 import { languagePretrain, languageSft } from '@lockpick/stage-training';
-import { domainPasswords, languageTask } from '@lockpick/tasks';
+import { domainPasswords, languageTask, type PromptFormat } from '@lockpick/tasks';
 
 /**
  * Password-locked language models (EXPERIMENTS.md P-lm; the paper's Figure 3), in a world of four
@@ -364,6 +364,8 @@ export interface TaskWorld {
   domainLocked(seed: number): OutputRef<'model'>;
   /** The lock of run seed `seed` trained without the problems of `domain` (the paper's Figure 17). */
   heldOutLocked(seed: number, domain: string): OutputRef<'model'>;
+  /** The lock of run seed `seed` keyed to a prompt format instead of a password (the paper's Figure 9). */
+  formatLocked(seed: number, strong: PromptFormat, weak: PromptFormat): OutputRef<'model'>;
   lockEpochs: number;
   classification: boolean;
 }
@@ -520,7 +522,7 @@ export function buildLanguageWorld(
     const lockVariant = (
       name: string,
       seed: number,
-      variant: Record<string, Record<string, string[]> | string[]>,
+      variant: Record<string, Record<string, string[]> | string[] | string>,
     ) =>
       memo(
         `lock-${name}-${seed}`,
@@ -545,6 +547,8 @@ export function buildLanguageWorld(
       lockVariant('per-domain', seed, { domainPasswords: domainPasswords(languageTask(task).domains) });
     const heldOutLocked = (seed: number, domain: string) =>
       lockVariant(`held-out-${domain}`, seed, { heldOutDomains: [domain] });
+    const formatLocked = (seed: number, strongFormat: PromptFormat, weakFormat: PromptFormat) =>
+      lockVariant(`format-${strongFormat}`, seed, { strongFormat, weakFormat });
     tasks.set(task, {
       task,
       data: d,
@@ -556,6 +560,7 @@ export function buildLanguageWorld(
       locked,
       domainLocked,
       heldOutLocked,
+      formatLocked,
       lockEpochs,
       classification,
     });
@@ -571,6 +576,8 @@ export interface ScoreLabels {
   demos?: number;
   epochs?: number;
   passwords?: ('none' | 'default')[];
+  /** The prompts' format (plain where absent). */
+  format?: PromptFormat;
 }
 
 /**

@@ -63,6 +63,7 @@ export const languageModelScore = defineStage({
         demos: [] as number[],
         epochs: [] as number[],
         with_password: [] as boolean[],
+        format: [] as string[],
         domain: [] as string[],
         half: [] as string[],
         problems: [] as number[],
@@ -98,6 +99,7 @@ export const languageModelScore = defineStage({
             out.demos.push(p.demos);
             out.epochs.push(p.epochs);
             out.with_password.push(password === 'default');
+            out.format.push(p.format ?? 'plain');
             out.domain.push(domain);
             out.half.push(half);
             out.problems.push(n);

