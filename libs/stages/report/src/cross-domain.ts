@@ -146,10 +146,12 @@ function heldOutTable(
  * finding's threshold.
  */
 function shareChartSpec(threshold: number, panels: readonly string[]): ChartSpec {
+  // Shares at small N divide by a small all-group recovery and swing far: the axis stops at −1 and 1.5.
   const y = (field: string): { [key: string]: Json } => ({
     field,
     type: 'quantitative',
     title: 'share of all-domain demos’ recovery, on the other groups',
+    scale: { domain: [-1, 1.5], clamp: true },
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -160,6 +162,8 @@ function shareChartSpec(threshold: number, panels: readonly string[]): ChartSpec
     data: { name: 'table' },
     usermeta: { lockpick: { kind: 'facet' } },
     facet: { column: { field: 'panel', type: 'nominal', title: null, sort: [...panels] } },
+    // Each panel lists only its own groups.
+    resolve: { scale: { x: 'independent' } },
     spec: {
       width: 200,
       height: 200,
@@ -174,7 +178,7 @@ function shareChartSpec(threshold: number, panels: readonly string[]): ChartSpec
           transform: [{ filter: 'isValid(datum.share_low)' }],
           mark: { type: 'rule' },
           encoding: {
-            x: { field: 'group', type: 'nominal', title: 'demos from' },
+            x: { field: 'group', type: 'nominal', title: 'demos from', axis: { labelAngle: 0 } },
             xOffset: { field: 'demos', type: 'nominal' },
             color: { field: 'demos', type: 'nominal', title: 'N demos' },
             y: y('share_low'),
@@ -186,7 +190,7 @@ function shareChartSpec(threshold: number, panels: readonly string[]): ChartSpec
           transform: [{ filter: 'isValid(datum.share)' }],
           mark: { type: 'point', filled: true, size: 50 },
           encoding: {
-            x: { field: 'group', type: 'nominal', title: 'demos from' },
+            x: { field: 'group', type: 'nominal', title: 'demos from', axis: { labelAngle: 0 } },
             xOffset: { field: 'demos', type: 'nominal' },
             color: { field: 'demos', type: 'nominal', title: 'N demos' },
             y: y('share'),
