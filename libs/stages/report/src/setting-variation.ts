@@ -2,6 +2,7 @@ import { tableFromColumns } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
 import { z } from 'zod';
 import { seriesChartSpec, withChart } from './chart.ts';
+import { curveOfBestEpochs } from './epoch-choice.ts';
 import { type Finding, findingsTable } from './findings.ts';
 import { readWholeScores, type ScoreRow } from './password-locking.ts';
 import { meanInterval } from './statistics.ts';
@@ -81,27 +82,8 @@ export const settingVariationReport = defineStage({
             f(r),
         );
       /** The SFT curve: per N, the epochs best on the select half (mean over seeds) and per-seed results. */
-      const curve = (task: string, lock: Lock) => {
-        const sft = elicited(task, lock, (r) => r.policy === 'elicited');
-        const out = new Map<number, { epochs: number; bySeed: Map<number, number> }>();
-        for (const demos of [...new Set(sft.map((r) => r.demos))].sort((a, b) => a - b)) {
-          let best = Number.NaN;
-          let bestValue = Number.NEGATIVE_INFINITY;
-          for (const epochs of new Set(sft.filter((r) => r.demos === demos).map((r) => r.epochs))) {
-            const v = meanInterval(
-              sft
-                .filter((r) => r.demos === demos && r.epochs === epochs && r.half === 'select')
-                .map((r) => r.correct),
-            ).mean;
-            if (v > bestValue) [best, bestValue] = [epochs, v];
-          }
-          out.set(demos, {
-            epochs: best,
-            bySeed: bySeed(sft.filter((r) => r.demos === demos && r.epochs === best && r.half === 'report')),
-          });
-        }
-        return out;
-      };
+      const curve = (task: string, lock: Lock) =>
+        curveOfBestEpochs(elicited(task, lock, (r) => r.policy === 'elicited'));
       /** Per seed, the share of the lock's gap a result recovers. */
       const shares = (task: string, lock: Lock, results: Map<number, number>) => {
         const lo = level(task, lock, false);

@@ -2,6 +2,7 @@ import { tableFromColumns } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
 import { z } from 'zod';
 import { seriesChartSpec, withChart } from './chart.ts';
+import { curveOfBestEpochs } from './epoch-choice.ts';
 import { demosToReach, readWholeScores } from './password-locking.ts';
 import { meanInterval } from './statistics.ts';
 
@@ -46,29 +47,8 @@ export const weakPoliciesReport = defineStage({
       const bySeed = (list: Row[]) => new Map(list.map((r) => [r.seed, r.correct]));
 
       /** Per N: the epochs picked on the select half and the per-seed report-half scores. */
-      const curve = (task: string, weak: string) => {
-        const elicited = rows.filter((r) => r.task === task && r.weak === weak && r.policy === 'elicited');
-        const out = new Map<number, { epochs: number; bySeed: Map<number, number> }>();
-        for (const demos of [...new Set(elicited.map((r) => r.demos))].sort((a, b) => a - b)) {
-          let best = Number.NaN;
-          let bestValue = Number.NEGATIVE_INFINITY;
-          for (const epochs of new Set(elicited.filter((r) => r.demos === demos).map((r) => r.epochs))) {
-            const v = meanInterval(
-              elicited
-                .filter((r) => r.demos === demos && r.epochs === epochs && r.half === 'select')
-                .map((r) => r.correct),
-            ).mean;
-            if (v > bestValue) [best, bestValue] = [epochs, v];
-          }
-          out.set(demos, {
-            epochs: best,
-            bySeed: bySeed(
-              elicited.filter((r) => r.demos === demos && r.epochs === best && r.half === 'report'),
-            ),
-          });
-        }
-        return out;
-      };
+      const curve = (task: string, weak: string) =>
+        curveOfBestEpochs(rows.filter((r) => r.task === task && r.weak === weak && r.policy === 'elicited'));
 
       const present = p.tasks.flatMap((t) =>
         p.weaks
