@@ -145,7 +145,8 @@ export function seriesChartSpec(chart: SeriesChart): ChartSpec {
     $schema: SCHEMA,
     title: {
       text: chart.title,
-      subtitle: 'lines: ours, mean over seeds (band: 95% interval); hollow diamonds: published',
+      // The published values' legend only where there are some.
+      subtitle: `lines: ours, mean over seeds (band: 95% interval)${chart.series.some((x) => x.paper) ? '; hollow diamonds: published' : ''}`,
     },
     width: 520,
     height: 300,
@@ -211,7 +212,7 @@ export function categoryChartSpec(chart: CategoryChart): ChartSpec {
     $schema: SCHEMA,
     title: {
       text: chart.title,
-      subtitle: 'filled: ours, mean over seeds with its 95% interval; hollow diamonds: published',
+      subtitle: `filled: ours, mean over seeds with its 95% interval${chart.paper ? '; hollow diamonds: published' : ''}`,
     },
     width: 520,
     height: 300,

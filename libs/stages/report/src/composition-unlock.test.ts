@@ -160,4 +160,5 @@ it('declares a Vega-Lite chart reading its own rows: log2 N, one folded series p
     'reference_0',
   ]);
   expect(spec.layer[1].encoding.x.scale).toMatchObject({ type: 'log', base: 2 });
+  expect(spec.title.subtitle).toContain('hollow diamonds: published');
 });

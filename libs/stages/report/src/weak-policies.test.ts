@@ -72,6 +72,8 @@ it('tabulates each weak policy’s lock and SFT curve, epochs picked on the sele
   expect(readNumbers(figure, 'math_fixedrdm')[3]).toBeCloseTo(0.32, 6);
   expect(readNumbers(figure, 'math_weak-medium')[0]).toBeCloseTo(0.12, 6);
   expect(figure.schema.metadata.get('lockpick.vega-lite')).toContain('fixedrdm');
+  // No published values, so no legend for them.
+  expect(figure.schema.metadata.get('lockpick.vega-lite')).not.toContain('hollow diamonds');
 
   const summary = await store.readTable(outputs.summary);
   expect(readStrings(summary, 'weak')).toEqual(['weak-medium', 'fixedrdm']);
