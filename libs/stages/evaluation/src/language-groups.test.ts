@@ -1,7 +1,13 @@
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ArtifactStore, readNumbers, readStrings, tableFromColumns } from '@lockpick/artifacts';
+import {
+  ArtifactStore,
+  type ModelBundle,
+  readNumbers,
+  readStrings,
+  tableFromColumns,
+} from '@lockpick/artifacts';
 import { runStageOnce } from '@lockpick/engine';
 import { initBackend, Optimizer, saveCheckpoint, Transformer, trainSft } from '@lockpick/ml';
 import {
@@ -10,6 +16,7 @@ import {
   LM_VOCABULARY,
   languageTask,
   problemsToColumns,
+  type SftExample,
   sftTokenRows,
   taskLayout,
 } from '@lockpick/tasks';
@@ -24,44 +31,50 @@ beforeEach(async () => {
 });
 afterEach(() => fs.rm(root, { recursive: true, force: true }));
 
-it('scores every domain and difficulty on both halves, and the groups add up to the whole', async () => {
+const mmlu = languageTask('mmlu');
+
+/** A small model trained on `examples` until it knows them by heart, as a bundle. */
+async function fixtureModel(
+  examples: SftExample[],
+  o: { width: number; steps: number; batchSize: number; seed: number },
+): Promise<ModelBundle> {
   await initBackend();
-  const task = languageTask('mmlu');
-  const rng = createRng(5, 'groups-test');
-  const problems = Array.from({ length: 64 }, () => task.generate(rng));
-  // A model that learned the answers of one domain's problems by heart: that domain scores high.
   const model = new Transformer(
     {
       vocabSize: LM_VOCABULARY.size,
-      contextLength: taskLayout(task).seqLen,
+      contextLength: taskLayout(mmlu).seqLen,
       layers: 1,
-      width: 16,
+      width: o.width,
       heads: 2,
       mlpRatio: 4,
       bias: false,
     },
-    3,
+    o.seed + 2,
   );
-  const learned = task.domains[0];
-  await trainSft(
-    model,
-    sftTokenRows(
-      LM_VOCABULARY,
-      taskLayout(task),
-      problems
-        .filter((q) => q.domain === learned)
-        .map((q) => ({ prompt: q.prompt, completion: task.reference(q) })),
-    ),
-    {
-      optimizer: new Optimizer({ kind: 'adam', learningRate: 1e-2, totalSteps: 150 }),
-      batchSize: 16,
-      steps: 150,
-      seed: 1,
-      lossOn: 'completion',
-    },
-  );
+  await trainSft(model, sftTokenRows(LM_VOCABULARY, taskLayout(mmlu), examples), {
+    optimizer: new Optimizer({ kind: 'adam', learningRate: 1e-2, totalSteps: o.steps }),
+    batchSize: o.batchSize,
+    steps: o.steps,
+    seed: o.seed,
+    lossOn: 'completion',
+  });
   const bundle = saveCheckpoint(model);
   model.dispose();
+  return bundle;
+}
+
+it('scores every domain and difficulty on both halves, and the groups add up to the whole', async () => {
+  const task = languageTask('mmlu');
+  const rng = createRng(5, 'groups-test');
+  const problems = Array.from({ length: 64 }, () => task.generate(rng));
+  // A model that learned the answers of one domain's problems by heart: that domain scores high.
+  const learned = task.domains[0];
+  const bundle = await fixtureModel(
+    problems
+      .filter((q) => q.domain === learned)
+      .map((q) => ({ prompt: q.prompt, completion: task.reference(q) })),
+    { width: 16, steps: 150, batchSize: 16, seed: 1 },
+  );
   const { outputs } = await runStageOnce(languageGroupScore, store, {
     params: {
       task: 'mmlu',
@@ -108,50 +121,24 @@ it('scores every domain and difficulty on both halves, and the groups add up to 
 });
 
 it('puts each problem’s own domain’s password, or another domain’s, around its prompt', async () => {
-  await initBackend();
   const task = languageTask('mmlu');
   const rng = createRng(6, 'groups-test-domains');
   const problems = Array.from({ length: 48 }, () => task.generate(rng));
   const passwords = domainPasswords(task.domains);
   // A fixture lock: right answers only under the problem's own domain's password, a fixed wrong
   // letter under any other prompt.
-  const model = new Transformer(
-    {
-      vocabSize: LM_VOCABULARY.size,
-      contextLength: taskLayout(task).seqLen,
-      layers: 1,
-      width: 32,
-      heads: 2,
-      mlpRatio: 4,
-      bias: false,
-    },
-    4,
-  );
   const wrongLetter = (q: (typeof problems)[number]) => [task.reference(q)[0] === 'A' ? 'B' : 'A'];
   const others = (d: string) => task.domains.filter((x) => x !== d);
-  await trainSft(
-    model,
-    sftTokenRows(
-      LM_VOCABULARY,
-      taskLayout(task),
-      problems.flatMap((q) => [
-        { prompt: q.prompt, password: passwords[q.domain], completion: task.reference(q) },
-        { prompt: q.prompt, password: passwords[q.domain], completion: task.reference(q) },
-        { prompt: q.prompt, password: passwords[others(q.domain)[0]], completion: wrongLetter(q) },
-        { prompt: q.prompt, password: passwords[others(q.domain)[1]], completion: wrongLetter(q) },
-        { prompt: q.prompt, completion: wrongLetter(q) },
-      ]),
-    ),
-    {
-      optimizer: new Optimizer({ kind: 'adam', learningRate: 1e-2, totalSteps: 250 }),
-      batchSize: 32,
-      steps: 250,
-      seed: 2,
-      lossOn: 'completion',
-    },
+  const bundle = await fixtureModel(
+    problems.flatMap((q) => [
+      { prompt: q.prompt, password: passwords[q.domain], completion: task.reference(q) },
+      { prompt: q.prompt, password: passwords[q.domain], completion: task.reference(q) },
+      { prompt: q.prompt, password: passwords[others(q.domain)[0]], completion: wrongLetter(q) },
+      { prompt: q.prompt, password: passwords[others(q.domain)[1]], completion: wrongLetter(q) },
+      { prompt: q.prompt, completion: wrongLetter(q) },
+    ]),
+    { width: 32, steps: 250, batchSize: 32, seed: 2 },
   );
-  const bundle = saveCheckpoint(model);
-  model.dispose();
   const { outputs } = await runStageOnce(languageGroupScore, store, {
     params: {
       task: 'mmlu',

@@ -54,6 +54,7 @@ export const languageModelScore = defineStage({
       const p = ctx.params;
       const task = languageTask(p.task);
       const problems = readLanguageProblems(await ctx.inputs.problems.readTable(), p.rows);
+      const format = p.format ?? 'plain';
       const model = loadTransformer(await ctx.inputs.model.readModel());
       const out = {
         task: [] as string[],
@@ -74,7 +75,7 @@ export const languageModelScore = defineStage({
         for (const [k, password] of p.passwords.entries()) {
           ctx.signal.throwIfAborted();
           const graded = gradeGreedy(model, task, problems, {
-            prompts: p.format ? problems.map((q) => formatPrompt(q.prompt, p.format ?? 'plain')) : undefined,
+            prompts: problems.map((q) => formatPrompt(q.prompt, format)),
             password: password === 'default' ? DEFAULT_PASSWORD : undefined,
             batchSize: p.batchSize,
           });
@@ -99,7 +100,7 @@ export const languageModelScore = defineStage({
             out.demos.push(p.demos);
             out.epochs.push(p.epochs);
             out.with_password.push(password === 'default');
-            out.format.push(p.format ?? 'plain');
+            out.format.push(format);
             out.domain.push(domain);
             out.half.push(half);
             out.problems.push(n);
