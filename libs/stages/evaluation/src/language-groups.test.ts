@@ -1,26 +1,11 @@
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import {
-  ArtifactStore,
-  type ModelBundle,
-  readNumbers,
-  readStrings,
-  tableFromColumns,
-} from '@lockpick/artifacts';
+import { ArtifactStore, readNumbers, readStrings, tableFromColumns } from '@lockpick/artifacts';
 import { runStageOnce } from '@lockpick/engine';
-import { initBackend, Optimizer, saveCheckpoint, Transformer, trainSft } from '@lockpick/ml';
-import {
-  createRng,
-  domainPasswords,
-  LM_VOCABULARY,
-  languageTask,
-  problemsToColumns,
-  type SftExample,
-  sftTokenRows,
-  taskLayout,
-} from '@lockpick/tasks';
+import { createRng, domainPasswords, languageTask, problemsToColumns } from '@lockpick/tasks';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { fixtureModel } from './fixture-model.ts';
 import { languageGroupScore } from './language-groups.ts';
 
 let root: string;
@@ -33,36 +18,6 @@ afterEach(() => fs.rm(root, { recursive: true, force: true }));
 
 const mmlu = languageTask('mmlu');
 
-/** A small model trained on `examples` until it knows them by heart, as a bundle. */
-async function fixtureModel(
-  examples: SftExample[],
-  o: { width: number; steps: number; batchSize: number; seed: number },
-): Promise<ModelBundle> {
-  await initBackend();
-  const model = new Transformer(
-    {
-      vocabSize: LM_VOCABULARY.size,
-      contextLength: taskLayout(mmlu).seqLen,
-      layers: 1,
-      width: o.width,
-      heads: 2,
-      mlpRatio: 4,
-      bias: false,
-    },
-    o.seed + 2,
-  );
-  await trainSft(model, sftTokenRows(LM_VOCABULARY, taskLayout(mmlu), examples), {
-    optimizer: new Optimizer({ kind: 'adam', learningRate: 1e-2, totalSteps: o.steps }),
-    batchSize: o.batchSize,
-    steps: o.steps,
-    seed: o.seed,
-    lossOn: 'completion',
-  });
-  const bundle = saveCheckpoint(model);
-  model.dispose();
-  return bundle;
-}
-
 it('scores every domain and difficulty on both halves, and the groups add up to the whole', async () => {
   const task = languageTask('mmlu');
   const rng = createRng(5, 'groups-test');
@@ -70,6 +25,7 @@ it('scores every domain and difficulty on both halves, and the groups add up to 
   // A model that learned the answers of one domain's problems by heart: that domain scores high.
   const learned = task.domains[0];
   const bundle = await fixtureModel(
+    mmlu,
     problems
       .filter((q) => q.domain === learned)
       .map((q) => ({ prompt: q.prompt, completion: task.reference(q) })),
@@ -130,6 +86,7 @@ it('puts each problem’s own domain’s password, or another domain’s, around
   const wrongLetter = (q: (typeof problems)[number]) => [task.reference(q)[0] === 'A' ? 'B' : 'A'];
   const others = (d: string) => task.domains.filter((x) => x !== d);
   const bundle = await fixtureModel(
+    mmlu,
     problems.flatMap((q) => [
       { prompt: q.prompt, password: passwords[q.domain], completion: task.reference(q) },
       { prompt: q.prompt, password: passwords[q.domain], completion: task.reference(q) },
