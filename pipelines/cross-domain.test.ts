@@ -50,11 +50,23 @@ it('fine-tunes on one domain at a time and compares with every domain on the oth
   const held = await store.readTable(report.outputs['held-out']);
   expect(readStrings(held, 'held_out')).toEqual(['modular', 'modular']);
   expect(readStrings(held, 'demos_from')).toEqual(['the held-out domain', 'the other domains']);
+  // Math and mmlu locked in one model (the smoke world's stand-ins for code + math), each task
+  // elicited by the other's demos and by its own.
+  const joint = await store.readTable(report.outputs.joint);
+  expect(readStrings(joint, 'task')).toEqual(['math', 'mmlu']);
+  expect(readStrings(joint, 'demos_from')).toEqual(['mmlu', 'math']);
+  for (const column of ['locked', 'with_password', 'other_task', 'own_task'])
+    for (const v of readNumbers(joint, column)) {
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(1);
+    }
   const findings = await store.readTable(report.outputs.findings);
   expect(readStrings(findings, 'subject')).toEqual([
     'math, by domain, N = 4',
     'math, per-domain, by domain, N = 4',
     'math, per-domain',
+    'joint:math+mmlu: math from mmlu demos, N = 4',
+    'joint:math+mmlu: mmlu from math demos, N = 4',
   ]);
   for (const v of readStrings(findings, 'verdict')) expect(['holds', 'fails', 'inconclusive']).toContain(v);
 });
@@ -97,6 +109,17 @@ it("takes password-locking's locks and all-domain SFT nodes as they are, and one
     by: 'domain',
     values: ['arithmetic', 'algebra'],
   });
+  // The joint lock reads each task's own lock samples, the very tables its single lock reads.
+  const jointLock = cross.nodes.find((n) => n.name === 'lock-joint-math-mmlu-7');
+  const mmluLock = locking.get('lock-mmlu-7');
+  expect(jointLock?.inputs).toEqual({
+    base: onePassword?.inputs.base,
+    'strong[0]': onePassword?.inputs.strong,
+    'strong[1]': mmluLock?.inputs.strong,
+    'weak[0]': onePassword?.inputs.weak,
+    'weak[1]': mmluLock?.inputs.weak,
+  });
+  expect(jointLock?.params).toMatchObject({ tasks: ['math', 'mmlu'], seed: 7 });
   expect(cross.nodes.find((n) => n.name === 'demos-math-domain-algebra')?.inputs.table).toEqual({
     node: 'data-math',
     output: 'elicit',

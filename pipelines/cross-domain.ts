@@ -2,6 +2,7 @@ import { definePipeline, type OutputRef, type PipelineBuilder } from '@lockpick/
 import { languageSubset } from '@lockpick/stage-datagen';
 import { demoEpochCandidates, languageDemoSft } from '@lockpick/stage-elicitation';
 import { languageGroupScore } from '@lockpick/stage-evaluation';
+import { jointLanguageLock } from '@lockpick/stage-locking';
 import { crossDomainReport } from '@lockpick/stage-report';
 import { domainPasswords, languageTask } from '@lockpick/tasks';
 import {
@@ -23,7 +24,9 @@ import {
  *    difficulty level), each App. G.3 epoch candidate a node, and on N demos from every group (for
  *    the one-password lock, the `password-locking` nodes themselves);
  * 3. every model scored per domain and per difficulty; the report reads, on the groups the demos
- *    did *not* come from, how much of the all-group recovery one group's demos give.
+ *    did *not* come from, how much of the all-group recovery one group's demos give;
+ * 4. "code + math in one model": one lock of several tasks at once (one password), elicited by SFT
+ *    on one task's demos and scored on every task of the lock.
  */
 export interface CrossDomainScale {
   /** The world (policies and locks), as `password-locking` builds it. */
@@ -37,6 +40,8 @@ export interface CrossDomainScale {
    * demos of the held-out domain and by demos of every other domain.
    */
   heldOut: Record<string, string[]>;
+  /** Sets of tasks locked together in one model, each elicited by one task's demos at a time. */
+  joint: string[][];
   /** N for generation tasks and for the classification task (the paper's 4/64/512 and 16/128/512). */
   demos: number[];
   classificationDemos: number[];
@@ -53,6 +58,7 @@ export const crossDomainScales: Record<ScaleName, CrossDomainScale> = {
     perDomainPasswords: ['math', 'mmlu'],
     // One domain each (the task's last), to keep to three more locks a task.
     heldOut: { math: ['modular'], mmlu: ['metal'] },
+    joint: [['code', 'math']],
     demos: [4, 64, 512],
     classificationDemos: [16, 128, 512],
   },
@@ -62,6 +68,8 @@ export const crossDomainScales: Record<ScaleName, CrossDomainScale> = {
     groupings: GROUPINGS,
     perDomainPasswords: ['math'],
     heldOut: { math: ['modular'] },
+    // The small world has no code task, and its math and mmlu locks train for different epochs.
+    joint: [],
     demos: [4, 64],
     classificationDemos: [16, 128],
   },
@@ -70,6 +78,8 @@ export const crossDomainScales: Record<ScaleName, CrossDomainScale> = {
     groupings: { math: ['domain'] },
     perDomainPasswords: ['math'],
     heldOut: { math: ['modular'] },
+    // The smoke world has no code task: math and mmlu stand in for code and math.
+    joint: [['math', 'mmlu']],
     demos: [4],
     classificationDemos: [4],
   },
@@ -92,12 +102,17 @@ function groupsOf(task: string, grouping: 'domain' | 'difficulty'): string[][] {
 export function buildCrossDomain(
   p: PipelineBuilder,
   options: { seeds: readonly number[]; scale: CrossDomainScale; prefix?: string },
-): { crossDomain: OutputRef<'table'>; heldOut: OutputRef<'table'>; findings: OutputRef<'table'> } {
+): {
+  crossDomain: OutputRef<'table'>;
+  heldOut: OutputRef<'table'>;
+  joint: OutputRef<'table'>;
+  findings: OutputRef<'table'>;
+} {
   const { seeds, scale: s } = options;
   const prefix = options.prefix ?? '';
   const experimentTasks = Object.keys(s.groupings);
-  const { tasks, evalRows } = buildLanguageWorld(p, {
-    scale: { ...s.world, experimentTasks },
+  const { tasks, strongBase, evalRows } = buildLanguageWorld(p, {
+    scale: { ...s.world, experimentTasks: [...new Set([...experimentTasks, ...s.joint.flat()])] },
     prefix,
   });
   const scores: OutputRef<'table'>[] = [];
@@ -235,6 +250,59 @@ export function buildCrossDomain(
       }
     }
   }
+  for (const together of s.joint) {
+    const worlds = together.map((task) => tasks.get(task)!);
+    const [epochs, ...others] = worlds.map((w) => w.lockEpochs);
+    if (others.some((e) => e !== epochs))
+      throw new Error(
+        `cross-domain: a joint lock of ${together.join(' + ')} needs one lock budget, but their locks train for ${worlds.map((w) => w.lockEpochs).join(' and ')} epochs`,
+      );
+    const lock = `joint:${together.join('+')}`;
+    const named = together.join('-');
+    for (const seed of seeds) {
+      // Each task's single lock reads the same sample tables: its π_strong's and π_weak's samples
+      // on the lock split, one per epoch.
+      const locked = p.node(`${prefix}lock-joint-${named}-${seed}`, jointLanguageLock, {
+        params: {
+          tasks: together,
+          seed,
+          epochs,
+          batchSize: s.world.lock.batchSize,
+          learningRate: s.world.lock.learningRate,
+        },
+        inputs: {
+          base: strongBase,
+          strong: worlds.map((w) => w.samples('strong-on-lock', w.strong, w.data.lock, 'strong', epochs)),
+          weak: worlds.map((w) => w.weakSamples(s.world.weakBase, 'lock', epochs)),
+        },
+      }).out.model;
+      for (const task of together)
+        score(`locked-joint-${named}-${task}-${seed}`, locked, task, {
+          seed,
+          policy: 'locked',
+          lock,
+          passwords: ['none', 'default'],
+        });
+      for (const from of worlds)
+        for (const n of from.classification ? s.classificationDemos : s.demos)
+          for (const e of demoEpochCandidates(n)) {
+            const name = `joint-${named}-from-${from.task}-${seed}-n${n}-e${e}`;
+            const elicited = p.node(`${prefix}elicit-${name}`, languageDemoSft, {
+              params: { task: from.task, seed, demos: n, epochs: e, column: 'reference', ...s.world.elicit },
+              inputs: { model: locked, demos: from.data.elicit },
+            }).out.model;
+            for (const task of together)
+              score(`elicited-${name}-on-${task}`, elicited, task, {
+                seed,
+                policy: 'elicited',
+                lock,
+                trainedOn: `task:${from.task}`,
+                demos: n,
+                epochs: e,
+              });
+          }
+    }
+  }
   const report = p.node(`${prefix}cross-domain-report`, crossDomainReport, {
     params: { tasks: experimentTasks.map((task) => ({ task, title: taskTitle(task) })) },
     inputs: { scores },
@@ -242,6 +310,7 @@ export function buildCrossDomain(
   return {
     crossDomain: report.out['cross-domain'],
     heldOut: report.out['held-out'],
+    joint: report.out.joint,
     findings: report.out.findings,
   };
 }
@@ -253,10 +322,10 @@ export default definePipeline({
   defaultSeeds: [1, 2, 3],
   scales: ['default', 'small', 'smoke'],
   build: (p, { seeds, scale }) => {
-    const { crossDomain, heldOut, findings } = buildCrossDomain(p, {
+    const { crossDomain, heldOut, joint, findings } = buildCrossDomain(p, {
       seeds,
       scale: crossDomainScales[scale as ScaleName],
     });
-    p.results(crossDomain, heldOut, findings);
+    p.results(crossDomain, heldOut, joint, findings);
   },
 });

@@ -20,6 +20,7 @@ const DOMAINS = ['a', 'b', 'c'];
 /** One model's rows as `evaluation.language-groups` writes them: `level(group)` on both halves. */
 function model(
   labels: {
+    task?: string;
     seed: number;
     policy: string;
     trainedOn?: string;
@@ -37,7 +38,7 @@ function model(
     ['all', 'select', 'report'].map((half) => ({ grouping, group, half })),
   );
   return tableFromColumns({
-    task: rows.map(() => 'math'),
+    task: rows.map(() => labels.task ?? 'math'),
     seed: rows.map(() => labels.seed),
     policy: rows.map(() => labels.policy),
     lock: rows.map(() => labels.lock ?? ''),
@@ -165,4 +166,61 @@ it('tabulates a lock trained without one domain: its levels there and what other
   expect(readNumbers(held, 'elicited_others')[0]).toBeCloseTo(0.87, 6);
   // A held-out lock is not one of the cross-domain table's locks.
   expect((await store.readTable(outputs['cross-domain'])).numRows).toBe(0);
+});
+
+it('reads a lock of two tasks in one model: one task’s demos against the other’s own', async () => {
+  const lock = 'joint:code+math';
+  // Scored on code: the lock at 0.1 (0.9 with the password); code's own demos reach 0.7 (2 epochs
+  // best on select); math's demos reach 0.5 on code with 4 epochs, the better candidate.
+  const tables = [1, 2, 3].flatMap((seed) =>
+    ['code', 'math'].flatMap((task) => [
+      model({ task, seed, lock, policy: 'locked' }, () => 0.1),
+      model({ task, seed, lock, policy: 'locked', password: true }, () => 0.9),
+      model(
+        { task, seed, lock, policy: 'elicited', trainedOn: `task:${task}`, demos: 512, epochs: 1 },
+        () => 0.4,
+      ),
+      model(
+        { task, seed, lock, policy: 'elicited', trainedOn: `task:${task}`, demos: 512, epochs: 2 },
+        () => 0.7,
+      ),
+      ...[1, 4].map((epochs) =>
+        model(
+          {
+            task,
+            seed,
+            lock,
+            policy: 'elicited',
+            trainedOn: `task:${task === 'code' ? 'math' : 'code'}`,
+            demos: 512,
+            epochs,
+          },
+          () => (task === 'code' ? (epochs === 4 ? 0.5 : 0.2) : 0.12),
+        ),
+      ),
+    ]),
+  );
+  const { outputs } = await runStageOnce(crossDomainReport, store, {
+    params: { tasks: [{ task: 'math', title: 'MATH' }] },
+    inputs: { scores: await Promise.all(tables.map((t) => store.writeTable(t))) },
+  });
+  const joint = await store.readTable(outputs.joint);
+  expect(readStrings(joint, 'task')).toEqual(['code', 'math']);
+  expect(readStrings(joint, 'demos_from')).toEqual(['math', 'code']);
+  expect(readNumbers(joint, 'epochs_other')).toEqual([4, 1]);
+  expect(readNumbers(joint, 'epochs_own')).toEqual([2, 2]);
+  const share = readNumbers(joint, 'share');
+  // (0.5 − 0.1) / (0.7 − 0.1) on code (the seeds' offsets cancel); (0.12 − 0.1) / 0.6 on math.
+  expect(share[0]).toBeCloseTo(0.4 / 0.6, 3);
+  expect(share[1]).toBeCloseTo(0.02 / 0.6, 3);
+  // The joint lock's rows stay out of the per-domain table.
+  expect((await store.readTable(outputs['cross-domain'])).numRows).toBe(0);
+  const findings = await store.readTable(outputs.findings);
+  const subjects = readStrings(findings, 'subject');
+  const verdicts = readStrings(findings, 'verdict');
+  expect(subjects).toEqual([
+    `${lock}: code from math demos, N = 512`,
+    `${lock}: math from code demos, N = 512`,
+  ]);
+  expect(verdicts).toEqual(['fails', 'fails']);
 });

@@ -1,0 +1,99 @@
+// The joint lock on a tiny base: each task's mix is in it, and errors name what is wrong. (What a
+// lock learns is checked by the cross-domain pipeline's smoke run.)
+import * as fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { type ArtifactRef, ArtifactStore, type Json, tableFromColumns } from '@lockpick/artifacts';
+import { runStageOnce } from '@lockpick/engine';
+import { initBackend, saveCheckpoint, Transformer } from '@lockpick/ml';
+import {
+  contextLengthFor,
+  type LanguageTask,
+  LM_VOCABULARY,
+  languageTask,
+  problemSplits,
+} from '@lockpick/tasks';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { jointLanguageLock } from './joint-lock.ts';
+
+const tasks = [languageTask('code'), languageTask('math')];
+const lockSplit = (task: LanguageTask, problems: number) => problemSplits(task, 3, problems).lock;
+const splits = { code: lockSplit(tasks[0], 100), math: lockSplit(tasks[1], 150) };
+let root: string;
+let store: ArtifactStore;
+let base: ArtifactRef;
+const tables: Record<string, { strong: ArtifactRef; weak: ArtifactRef }> = {};
+
+/** A sample table as `datagen.language-samples` writes it: one completion per problem. */
+const samples = (task: LanguageTask, completion: (i: number) => string) => {
+  const problems = splits[task.name as keyof typeof splits];
+  return tableFromColumns({
+    problem: problems.map((_, i) => i),
+    sample: problems.map(() => 0),
+    domain: problems.map((q) => q.domain),
+    prompt: problems.map((q) => q.prompt.join(' ')),
+    completion: problems.map((_, i) => completion(i)),
+  });
+};
+
+beforeAll(async () => {
+  root = await fs.mkdtemp(path.join(tmpdir(), 'lockpick-joint-lock-'));
+  store = await ArtifactStore.open(root);
+  await initBackend();
+  const model = new Transformer(
+    {
+      vocabSize: LM_VOCABULARY.size,
+      contextLength: contextLengthFor(tasks),
+      layers: 1,
+      width: 16,
+      heads: 2,
+      mlpRatio: 4,
+      bias: false,
+    },
+    1,
+  );
+  base = await store.writeModel(saveCheckpoint(model));
+  model.dispose();
+  for (const task of tasks) {
+    const problems = splits[task.name as keyof typeof splits];
+    tables[task.name] = {
+      strong: await store.writeTable(samples(task, (i) => task.reference(problems[i]).join(' '))),
+      weak: await store.writeTable(samples(task, () => '0')),
+    };
+  }
+});
+afterAll(() => fs.rm(root, { recursive: true, force: true }));
+
+const lock = (params: Record<string, Json>, order: string[]) =>
+  runStageOnce(jointLanguageLock, store, {
+    params: { tasks: ['code', 'math'], seed: 1, epochs: 1, batchSize: 32, ...params },
+    inputs: { base, strong: order.map((t) => tables[t].strong), weak: order.map((t) => tables[t].weak) },
+  });
+
+it('trains on each task’s Eq. 1 mix, two rows a problem an epoch, in one model', {
+  timeout: 60_000,
+}, async () => {
+  const { events } = await lock({ epochs: 2 }, ['code', 'math']);
+  const metric = (name: string) => {
+    const e = events.find((x) => x.type === 'metric' && x.name === name);
+    return e?.type === 'metric' ? e.value : Number.NaN;
+  };
+  expect(metric('mix_rows_code')).toBe(2 * 2 * splits.code.length);
+  expect(metric('mix_rows_math')).toBe(2 * 2 * splits.math.length);
+  expect(metric('mix_rows')).toBe(4 * (splits.code.length + splits.math.length));
+});
+
+it('names a task’s tables that do not match it, and a missing table', async () => {
+  await expect(
+    runStageOnce(jointLanguageLock, store, {
+      params: { tasks: ['code', 'math'], seed: 1, epochs: 1 },
+      inputs: {
+        base,
+        strong: [tables.code.strong, tables.math.strong],
+        weak: [tables.math.weak, tables.code.weak],
+      },
+    }),
+  ).rejects.toThrow(/task code: strong samples cover \d+ problems, weak samples \d+/);
+  await expect(lock({}, ['code'])).rejects.toThrow(/1 strong sample tables for 2 tasks \(code, math\)/);
+  await expect(lock({ tasks: ['math', 'math'] }, ['math', 'math'])).rejects.toThrow(/a task is named twice/);
+});
