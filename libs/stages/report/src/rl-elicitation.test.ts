@@ -37,7 +37,7 @@ function scores(
   });
 }
 
-async function report(eiOnDecent: number) {
+async function report(eiOnDecent: number, filtering = 0.11) {
   const rows = seeds.flatMap((seed) =>
     ['weak-large', 'weak-small', 'fixedrdm'].flatMap((weak) => [
       { seed, policy: 'locked', weak, withPassword: true, correct: 0.9 },
@@ -49,7 +49,7 @@ async function report(eiOnDecent: number) {
         weak,
         correct: weak === 'weak-large' ? 0.1 + 0.8 * eiOnDecent + 0.01 * seed : 0.1,
       },
-      { seed, policy: 'filtering', weak, correct: 0.11 },
+      { seed, policy: 'filtering', weak, correct: filtering + 0.001 * seed },
     ]),
   );
   const curve = tableFromColumns({
@@ -96,4 +96,10 @@ it('tabulates Figure 5 per weak policy and judges finding 5 from the intervals',
 it('flips the verdict when expert iteration recovers little from the decent π_weak', async () => {
   const { verdict } = await report(0.2);
   expect(verdict('5: expert-iteration recovers most of the gap when π_weak is decent')).toBe('fails');
+});
+
+it('judges filtering near the lock on both sides: far below it is not near', async () => {
+  expect((await report(0.8, 0.02)).verdict('5: filtering stays near the locked level')).toBe('fails');
+  expect((await report(0.8, 0.2)).verdict('5: filtering stays near the locked level')).toBe('fails');
+  expect((await report(0.8, 0.07)).verdict('5: filtering stays near the locked level')).toBe('holds');
 });
