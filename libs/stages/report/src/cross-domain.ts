@@ -4,7 +4,7 @@ import type * as arrow from 'apache-arrow';
 import { z } from 'zod';
 import { type ChartSpec, withChart } from './chart.ts';
 import { type Finding, findingsTable } from './findings.ts';
-import { meanInterval } from './statistics.ts';
+import { type MeanInterval, meanInterval } from './statistics.ts';
 
 type Cell = string | number | null;
 
@@ -141,6 +141,13 @@ function heldOutTable(
   return tableFromColumns(out);
 }
 
+/** `holds` when the whole 95% interval is at least `threshold`, `fails` when all of it is below. */
+function verdictAtLeast(s: MeanInterval, threshold: number): Finding['verdict'] {
+  if (s.n === 0) return 'inconclusive';
+  const half = Number.isFinite(s.ci95) ? s.ci95 : 0;
+  return s.mean - half >= threshold ? 'holds' : s.mean + half < threshold ? 'fails' : 'inconclusive';
+}
+
 /** A lock of several tasks in one model is labelled `joint:<task>+<task>…`; its demos `task:<task>`. */
 const JOINT = 'joint:';
 
@@ -247,7 +254,6 @@ function jointTable(
         }
         if (!largest) continue;
         const s = meanInterval(largest.shares);
-        const lowHigh = Number.isFinite(s.ci95) ? [s.mean - s.ci95, s.mean + s.ci95] : [s.mean, s.mean];
         findings.push({
           finding: '4: demos from one task unlock another locked in the same model',
           subject: `${lock}: ${task} from ${trainedOn.slice('task:'.length)} demos, N = ${largest.demos}`,
@@ -256,14 +262,7 @@ function jointTable(
             s.n === 0
               ? `its own demos recover less than ${(options.minimumRecovery * 100).toFixed(0)} points: nothing to compare`
               : `${pct(s.mean)}${Number.isFinite(s.ci95) ? ` ± ${pct(s.ci95)}` : ' (one seed)'} of what ${task}'s own demos recover`,
-          verdict:
-            s.n === 0
-              ? 'inconclusive'
-              : lowHigh[0] >= options.threshold
-                ? 'holds'
-                : lowHigh[1] < options.threshold
-                  ? 'fails'
-                  : 'inconclusive',
+          verdict: verdictAtLeast(s, options.threshold),
         });
       }
     }
@@ -577,7 +576,6 @@ export const crossDomainReport = defineStage({
         const s = meanInterval(
           [...perSeed.values()].map((shares) => shares.reduce((a, b) => a + b, 0) / shares.length),
         );
-        const lowHigh = Number.isFinite(s.ci95) ? [s.mean - s.ci95, s.mean + s.ci95] : [s.mean, s.mean];
         findings.push({
           finding: '4: demos from one domain unlock the others',
           subject: `${task}${lock ? `, ${lock}` : ''}, by ${grouping}, N = ${demos}`,
@@ -586,14 +584,7 @@ export const crossDomainReport = defineStage({
             s.n === 0
               ? `all-domain demos recover less than ${(p.minimumRecovery * 100).toFixed(0)} points on the other groups: nothing to compare`
               : `${pct(s.mean)}${Number.isFinite(s.ci95) ? ` ± ${pct(s.ci95)}` : ' (one seed)'} of the all-domain recovery on the other groups, averaged over the groups demos came from`,
-          verdict:
-            s.n === 0
-              ? 'inconclusive'
-              : lowHigh[0] >= p.threshold
-                ? 'holds'
-                : lowHigh[1] < p.threshold
-                  ? 'fails'
-                  : 'inconclusive',
+          verdict: verdictAtLeast(s, p.threshold),
         });
       }
 
