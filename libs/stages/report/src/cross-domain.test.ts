@@ -213,6 +213,8 @@ it('reads a lock of two tasks in one model: one task’s demos against the other
   // (0.5 − 0.1) / (0.7 − 0.1) on code (the seeds' offsets cancel); (0.12 − 0.1) / 0.6 on math.
   expect(share[0]).toBeCloseTo(0.4 / 0.6, 3);
   expect(share[1]).toBeCloseTo(0.02 / 0.6, 3);
+  expect(readStrings(joint, 'group')).toEqual(['code from math', 'math from code']);
+  expect(joint.schema.metadata.get('lockpick.vega-lite')).toContain('Demos of one task unlock the other');
   // The joint lock's rows stay out of the per-domain table.
   expect((await store.readTable(outputs['cross-domain'])).numRows).toBe(0);
   const findings = await store.readTable(outputs.findings);

@@ -167,6 +167,8 @@ function jointTable(
     lock: [],
     task: [],
     demos_from: [],
+    panel: [],
+    group: [],
     demos: [],
     seeds: [],
     epochs_other: [],
@@ -179,6 +181,8 @@ function jointTable(
     own_task_ci95: [],
     share: [],
     share_ci95: [],
+    share_low: [],
+    share_high: [],
   };
   const findings: Finding[] = [];
   const all = [...models.values()].filter((m) => m[0].lock.startsWith(JOINT));
@@ -238,6 +242,8 @@ function jointTable(
           out.lock.push(lock);
           out.task.push(task);
           out.demos_from.push(trainedOn.slice('task:'.length));
+          out.panel.push(lock);
+          out.group.push(`${task} from ${trainedOn.slice('task:'.length)}`);
           out.demos.push(demos);
           out.seeds.push(other.bySeed.size);
           out.epochs_other.push(other.epochs);
@@ -250,6 +256,8 @@ function jointTable(
           out.own_task_ci95.push(round4(a.ci95));
           out.share.push(round4(share.mean));
           out.share_ci95.push(round4(share.ci95));
+          out.share_low.push(Number.isFinite(share.ci95) ? round4(share.mean - share.ci95) : null);
+          out.share_high.push(Number.isFinite(share.ci95) ? round4(share.mean + share.ci95) : null);
           largest = { demos, shares };
         }
         if (!largest) continue;
@@ -266,26 +274,61 @@ function jointTable(
         });
       }
     }
-  return { table: tableFromColumns(out), findings };
+  const panels = [...new Set(out.panel as string[])];
+  return {
+    table: withChart(tableFromColumns(out), shareChartSpec(options.threshold, panels, JOINT_CHART)),
+    findings,
+  };
 }
+
+/** What a share chart says: the per-domain one (the default) or the joint lock's. */
+interface ShareChartText {
+  title: string;
+  axis: string;
+  /** What the x axis's groups are. */
+  groups: string;
+  tooltip: { [key: string]: Json }[];
+}
+
+const DOMAIN_CHART: ShareChartText = {
+  title: 'Demos from one group unlock the others (the paper’s Figure 4)',
+  axis: 'share of all-domain demos’ recovery, on the other groups',
+  groups: 'demos from',
+  tooltip: [
+    { field: 'one_other', type: 'quantitative', format: '.3f', title: 'one group, others' },
+    { field: 'all_other', type: 'quantitative', format: '.3f', title: 'all groups, others' },
+    { field: 'locked_other', type: 'quantitative', format: '.3f', title: 'locked, others' },
+  ],
+};
+
+const JOINT_CHART: ShareChartText = {
+  title: 'Demos of one task unlock the other, locked in the same model',
+  axis: 'share of the scored task’s own demos’ recovery',
+  groups: 'task scored, from the other task’s demos',
+  tooltip: [
+    { field: 'other_task', type: 'quantitative', format: '.3f', title: 'other task’s demos' },
+    { field: 'own_task', type: 'quantitative', format: '.3f', title: 'own demos' },
+    { field: 'locked', type: 'quantitative', format: '.3f', title: 'locked' },
+  ],
+};
 
 /**
  * Share of all-domain demos' recovery that one group's demos give on the other groups, per trained
- * group and N: points with 95% error bars over seeds, a column per task × grouping, a rule at the
- * finding's threshold.
+ * group and N: points with 95% error bars over seeds, a column per panel (task × grouping, or a
+ * joint lock), a rule at the finding's threshold.
  */
-function shareChartSpec(threshold: number, panels: readonly string[]): ChartSpec {
+function shareChartSpec(threshold: number, panels: readonly string[], text = DOMAIN_CHART): ChartSpec {
   // Shares at small N divide by a small all-group recovery and swing far: the axis stops at −1 and 1.5.
   const y = (field: string): { [key: string]: Json } => ({
     field,
     type: 'quantitative',
-    title: 'share of all-domain demos’ recovery, on the other groups',
+    title: text.axis,
     scale: { domain: [-1, 1.5], clamp: true },
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
-      text: 'Demos from one group unlock the others (the paper’s Figure 4)',
+      text: text.title,
       subtitle: `points: mean over seeds (bars: 95% interval); dashed: the finding's ${pct(threshold)}`,
     },
     data: { name: 'table' },
@@ -307,7 +350,7 @@ function shareChartSpec(threshold: number, panels: readonly string[]): ChartSpec
           transform: [{ filter: 'isValid(datum.share_low)' }],
           mark: { type: 'rule' },
           encoding: {
-            x: { field: 'group', type: 'nominal', title: 'demos from', axis: { labelAngle: 0 } },
+            x: { field: 'group', type: 'nominal', title: text.groups, axis: { labelAngle: 0 } },
             xOffset: { field: 'demos', type: 'nominal' },
             color: { field: 'demos', type: 'nominal', title: 'N demos' },
             y: y('share_low'),
@@ -319,7 +362,7 @@ function shareChartSpec(threshold: number, panels: readonly string[]): ChartSpec
           transform: [{ filter: 'isValid(datum.share)' }],
           mark: { type: 'point', filled: true, size: 50 },
           encoding: {
-            x: { field: 'group', type: 'nominal', title: 'demos from', axis: { labelAngle: 0 } },
+            x: { field: 'group', type: 'nominal', title: text.groups, axis: { labelAngle: 0 } },
             xOffset: { field: 'demos', type: 'nominal' },
             color: { field: 'demos', type: 'nominal', title: 'N demos' },
             y: y('share'),
@@ -327,9 +370,7 @@ function shareChartSpec(threshold: number, panels: readonly string[]): ChartSpec
               { field: 'panel', type: 'nominal' },
               { field: 'group', type: 'nominal' },
               { field: 'demos', type: 'quantitative' },
-              { field: 'one_other', type: 'quantitative', format: '.3f', title: 'one group, others' },
-              { field: 'all_other', type: 'quantitative', format: '.3f', title: 'all groups, others' },
-              { field: 'locked_other', type: 'quantitative', format: '.3f', title: 'locked, others' },
+              ...text.tooltip,
               { field: 'share', type: 'quantitative', format: '.0%' },
             ],
           },
