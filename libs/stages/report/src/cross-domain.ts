@@ -3,6 +3,7 @@ import { defineStage, stageTask } from '@lockpick/engine';
 import type * as arrow from 'apache-arrow';
 import { z } from 'zod';
 import { type ChartSpec, withChart } from './chart.ts';
+import { curveOfBestEpochs } from './epoch-choice.ts';
 import { type Finding, findingsTable } from './findings.ts';
 import { type MeanInterval, meanInterval } from './statistics.ts';
 
@@ -199,36 +200,21 @@ function jointTable(
       const locked = lockedBySeed('none');
       const ceiling = lockedBySeed('default');
       const elicited = mine.filter((m) => m[0].policy === 'elicited' && m[0].password === 'none');
-      /** Per seed, the model of the epoch candidate best on the select half (mean over seeds). */
-      const pick = (trainedOn: string, demos: number) => {
-        const byEpochs = new Map<number, GroupRow[][]>();
-        for (const m of elicited)
-          if (m[0].trainedOn === trainedOn && m[0].demos === demos)
-            byEpochs.set(m[0].epochs, [...(byEpochs.get(m[0].epochs) ?? []), m]);
-        let best: { epochs: number; bySeed: Map<number, number> } | undefined;
-        let bestValue = Number.NEGATIVE_INFINITY;
-        for (const [epochs, ms] of byEpochs) {
-          const v = ms.reduce((a, m) => a + whole(m, 'select'), 0) / ms.length;
-          if (v > bestValue)
-            [best, bestValue] = [
-              { epochs, bySeed: new Map(ms.map((m) => [m[0].seed, whole(m, 'report')])) },
-              v,
-            ];
-        }
-        return best;
-      };
+      // Per demo source, App. G.3's epoch choice on the scored task's select half.
+      const curveOf = (trainedOn: string) =>
+        curveOfBestEpochs(
+          elicited
+            .filter((m) => m[0].trainedOn === trainedOn)
+            .flatMap((m) => ['select', 'report'].map((half) => ({ ...m[0], half, correct: whole(m, half) }))),
+        );
       const from = [...new Set(elicited.map((m) => m[0].trainedOn))]
         .filter((f) => f !== `task:${task}`)
         .sort();
+      const ownCurve = curveOf(`task:${task}`);
       for (const trainedOn of from) {
         let largest: { demos: number; shares: number[] } | undefined;
-        const counts = [
-          ...new Set(elicited.filter((m) => m[0].trainedOn === trainedOn).map((m) => m[0].demos)),
-        ];
-        for (const demos of counts.sort((a, b) => a - b)) {
-          const other = pick(trainedOn, demos);
-          const own = pick(`task:${task}`, demos);
-          if (!other) continue;
+        for (const [demos, other] of curveOf(trainedOn)) {
+          const own = ownCurve.get(demos);
           const shares: number[] = [];
           for (const [seed, o] of other.bySeed) {
             const l = locked.get(seed);
