@@ -55,9 +55,9 @@ export function describeKeyChange(
       if (a === b) continue;
       changes.push(
         a === undefined
-          ? `code: ${f} now imported`
+          ? `code: ${f} now used`
           : b === undefined
-            ? `code: ${f} no longer imported`
+            ? `code: ${f} no longer used`
             : `code: ${f} edited`,
       );
     }

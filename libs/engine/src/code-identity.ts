@@ -15,9 +15,15 @@ import { sha256 } from '@lockpick/artifacts';
 import type * as TypeScript from 'typescript';
 
 /**
- * What a stage's code is, for its cache key: the hash of every workspace source file it imports,
+ * What a stage's code is, for its cache key: the hash of every workspace source file it uses,
  * directly or not, and the version of every external package those files import. Editing a helper
  * library a stage uses changes it; editing a library the stage never reaches does not.
+ *
+ * "Uses" follows names through a library's index: a stage that imports `defineStage` from the
+ * engine's index counts the file that defines it, not the runner the index also exports, so editing
+ * the runner, the CLI or the artifact store leaves cached results cached. A file the stage loads
+ * without using still counts when loading it does something (a top-level call such as registering
+ * a kernel or a gradient), since that can change what the stage computes.
  */
 export interface CodeIdentity {
   hash: string;
@@ -47,6 +53,174 @@ export function importSpecifiers(source: string): string[] {
   for (const m of text.matchAll(STATIC_IMPORT)) if (!m[2]) out.add(m[3]);
   for (const m of text.matchAll(DYNAMIC_IMPORT)) out.add(m[1]);
   return [...out];
+}
+
+/** What a file takes from one module: some of its exports by name, or all of it. */
+export interface ModuleImport {
+  specifier: string;
+  /** The exports used at run time; `all` for a namespace, default or side-effect import. */
+  names: string[] | 'all';
+}
+
+/** What code identity needs to know of a source file, read once from its syntax tree. */
+export interface ModuleFacts {
+  /** sha256 of the normalised source (of the text when it does not parse). */
+  hash: string;
+  /** Its run-time imports and re-exports; type-only ones are left out. */
+  imports: ModuleImport[];
+  /**
+   * Present when the file only re-exports (a library's index): each exported name → the module
+   * and name it comes from, or null for a type-only export; `stars` are its `export * from`s.
+   */
+  barrel?: { named: Record<string, { specifier: string; name: string } | null>; stars: string[] };
+  /** Whether loading it does more than declare things: a top-level call, assignment or loop. */
+  sideEffects: boolean;
+}
+
+/**
+ * The facts of a file. A file that does not parse gets its text hashed, every import taken whole
+ * and side effects assumed: the safe direction (its edits always count).
+ */
+export function moduleFacts(text: string, fileName: string): ModuleFacts {
+  const normal = normalisedSource(text, fileName);
+  if (normal === undefined)
+    return {
+      hash: sha256(text),
+      imports: importSpecifiers(text).map((specifier) => ({ specifier, names: 'all' })),
+      sideEffects: true,
+    };
+  const ts = typescript();
+  const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, false);
+  const imports: ModuleImport[] = [];
+  const named: Record<string, { specifier: string; name: string } | null> = {};
+  const stars: string[] = [];
+  let onlyReExports = source.statements.length > 0;
+  let sideEffects = false;
+  const specifierOf = (node: TypeScript.Expression | undefined) =>
+    node && ts.isStringLiteral(node) ? node.text : undefined;
+  for (const statement of source.statements) {
+    if (ts.isImportDeclaration(statement)) {
+      onlyReExports = false;
+      const specifier = specifierOf(statement.moduleSpecifier);
+      const clause = statement.importClause;
+      if (!specifier || clause?.isTypeOnly) continue;
+      if (!clause) {
+        sideEffects = true; // `import 'x'`: loaded for what loading it does
+        imports.push({ specifier, names: 'all' });
+      } else if (clause.name || (clause.namedBindings && ts.isNamespaceImport(clause.namedBindings))) {
+        imports.push({ specifier, names: 'all' });
+      } else {
+        const elements = clause.namedBindings?.elements ?? [];
+        const names = elements.filter((e) => !e.isTypeOnly).map((e) => (e.propertyName ?? e.name).text);
+        imports.push({ specifier, names });
+      }
+    } else if (ts.isExportDeclaration(statement) && statement.moduleSpecifier) {
+      const specifier = specifierOf(statement.moduleSpecifier);
+      if (!specifier) {
+        onlyReExports = false;
+        continue;
+      }
+      const clause = statement.exportClause;
+      if (!clause) {
+        // `export * from 'x'` (a type-only one loads nothing)
+        if (statement.isTypeOnly) continue;
+        stars.push(specifier);
+        imports.push({ specifier, names: 'all' });
+      } else if (ts.isNamespaceExport(clause)) {
+        if (statement.isTypeOnly) continue;
+        named[clause.name.text] = { specifier, name: '*' };
+        imports.push({ specifier, names: 'all' });
+      } else {
+        const names: string[] = [];
+        for (const e of clause.elements) {
+          const typeOnly = statement.isTypeOnly || e.isTypeOnly;
+          const from = (e.propertyName ?? e.name).text;
+          named[e.name.text] = typeOnly ? null : { specifier, name: from };
+          if (!typeOnly) names.push(from);
+        }
+        if (names.length > 0) imports.push({ specifier, names });
+      }
+    } else {
+      onlyReExports = false;
+      if (!sideEffects && !declaresOnly(ts, statement)) sideEffects = true;
+    }
+  }
+  // Dynamic imports, anywhere in the file: taken whole.
+  for (const m of stripComments(text).matchAll(DYNAMIC_IMPORT))
+    imports.push({ specifier: m[1], names: 'all' });
+  const facts: ModuleFacts = { hash: sha256(normal), imports, sideEffects };
+  if (onlyReExports) facts.barrel = { named, stars };
+  return facts;
+}
+
+/**
+ * Whether a top-level statement only declares: functions, classes, types, enums, and constants
+ * whose initialisers call nothing at load time (calls inside function bodies do not run then).
+ * Anything else — a call, an assignment, a loop, `new` — counts as a side effect. Conservative:
+ * `const m = new Map()` counts too, which only means the file is counted when loaded.
+ */
+function declaresOnly(ts: typeof TypeScript, statement: TypeScript.Statement): boolean {
+  if (
+    ts.isFunctionDeclaration(statement) ||
+    ts.isInterfaceDeclaration(statement) ||
+    ts.isTypeAliasDeclaration(statement) ||
+    ts.isEnumDeclaration(statement) ||
+    ts.isModuleDeclaration(statement) ||
+    ts.isEmptyStatement(statement)
+  )
+    return true;
+  if (ts.isVariableStatement(statement))
+    return statement.declarationList.declarations.every((d) => !d.initializer || !acts(ts, d.initializer));
+  if (ts.isClassDeclaration(statement))
+    return statement.members.every(
+      (m) =>
+        !ts.isClassStaticBlockDeclaration(m) &&
+        !(
+          ts.isPropertyDeclaration(m) &&
+          m.modifiers?.some((x) => x.kind === ts.SyntaxKind.StaticKeyword) &&
+          m.initializer &&
+          acts(ts, m.initializer)
+        ),
+    );
+  if (ts.isExportAssignment(statement)) return !acts(ts, statement.expression);
+  return false;
+}
+
+const PURE_CONSTRUCTORS = new Set([
+  'Map',
+  'Set',
+  'WeakMap',
+  'WeakSet',
+  'URL',
+  'RegExp',
+  'TextEncoder',
+  'TextDecoder',
+]);
+
+/** Whether evaluating an expression may do something: a call, `new`, an assignment, `await`. */
+function acts(ts: typeof TypeScript, node: TypeScript.Node): boolean {
+  if (ts.isFunctionLike(node)) return false; // its body runs later, if ever
+  // A fresh Map, Set, URL…: it builds a value and touches nothing else (its arguments may).
+  if (
+    ts.isNewExpression(node) &&
+    ts.isIdentifier(node.expression) &&
+    PURE_CONSTRUCTORS.has(node.expression.text)
+  )
+    return (node.arguments ?? []).some((a) => acts(ts, a));
+  if (
+    ts.isCallExpression(node) ||
+    ts.isNewExpression(node) ||
+    ts.isTaggedTemplateExpression(node) ||
+    ts.isAwaitExpression(node) ||
+    ts.isDeleteExpression(node) ||
+    (ts.isBinaryExpression(node) &&
+      node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment &&
+      node.operatorToken.kind <= ts.SyntaxKind.LastAssignment) ||
+    ((ts.isPrefixUnaryExpression(node) || ts.isPostfixUnaryExpression(node)) &&
+      (node.operator === ts.SyntaxKind.PlusPlusToken || node.operator === ts.SyntaxKind.MinusMinusToken))
+  )
+    return true;
+  return ts.forEachChild(node, (child) => (acts(ts, child) ? true : undefined)) ?? false;
 }
 
 // ---- normalised source -------------------------------------------------------------------------
@@ -198,32 +372,29 @@ function isLiteralToken(ts: typeof TypeScript, kind: TypeScript.SyntaxKind): boo
   );
 }
 
-/** The hash a file counts with in code identity: of its normalised source, else of its text. */
-export function sourceHash(text: string, fileName: string): string {
-  return sha256(normalisedSource(text, fileName) ?? text);
-}
-
-// ---- hashes of normalised sources, kept between processes ------------------------------------------
+// ---- module facts, kept between processes ------------------------------------------------------
 
 /**
- * Normalising costs a parse per file, and loading TypeScript half a second: too much for every
- * `plan`. So the hash of each file's normalised source is remembered by the hash of its text, in
- * node_modules/.cache/lockpick/ of the workspace, under the normal form's version and TypeScript's:
- * a run where no source changed loads no parser. A cache only: when it is unreadable or unwritable,
- * hashes are computed again.
+ * Reading a file's facts costs a parse, and loading TypeScript half a second: too much for every
+ * `plan`. So each file's facts are remembered by the hash of its text, in
+ * node_modules/.cache/lockpick/ of the workspace, under the normal form's version, the facts' and
+ * TypeScript's: a run where no source changed loads no parser. A cache only: when it is unreadable
+ * or unwritable, facts are read again.
  */
-interface SourceHashMemo {
+interface FactsMemo {
   file: string;
-  /** sha256 of a file's text → sha256 of its normalised source, oldest first. */
-  hashes: Map<string, string>;
+  /** sha256 of a file's text → its facts, oldest first. */
+  facts: Map<string, ModuleFacts>;
   changed: boolean;
 }
 
+/** Bumped whenever what ModuleFacts holds, or how it is read, changes. */
+const FACTS_FORM = 'facts-1';
 const MEMO_ENTRIES = 20_000;
 const HEX64 = /^[0-9a-f]{64}$/;
-const memos = new Map<string, SourceHashMemo>();
+const memos = new Map<string, FactsMemo>();
 
-function memoOf(root: string): SourceHashMemo {
+function memoOf(root: string): FactsMemo {
   let memo = memos.get(root);
   if (memo) return memo;
   let version = 'unknown';
@@ -237,44 +408,63 @@ function memoOf(root: string): SourceHashMemo {
     'node_modules',
     '.cache',
     'lockpick',
-    `source-hashes.${NORMAL_FORM}.typescript-${version}.json`,
+    `module-facts.${NORMAL_FORM}.${FACTS_FORM}.typescript-${version}.json`,
   );
-  const hashes = new Map<string, string>();
+  const facts = new Map<string, ModuleFacts>();
   try {
     const pairs: unknown = JSON.parse(readFileSync(file, 'utf8'));
     if (Array.isArray(pairs))
       for (const pair of pairs)
-        if (Array.isArray(pair) && HEX64.test(String(pair[0])) && HEX64.test(String(pair[1])))
-          hashes.set(pair[0], pair[1]);
+        if (Array.isArray(pair) && HEX64.test(String(pair[0])) && isModuleFacts(pair[1]))
+          facts.set(pair[0], pair[1]);
   } catch {
     // none yet, or unreadable: start afresh
   }
-  memo = { file, hashes, changed: false };
+  memo = { file, facts, changed: false };
   memos.set(root, memo);
   return memo;
 }
 
-function rememberedSourceHash(text: string, file: string, root: string): string {
-  const memo = memoOf(root);
-  const textHash = sha256(text);
-  const known = memo.hashes.get(textHash);
-  if (known) return known;
-  const hash = sourceHash(text, file);
-  memo.hashes.set(textHash, hash);
-  memo.changed = true;
-  return hash;
+/** A shape check of a remembered entry, so a damaged memo file costs a parse, never a wrong key. */
+function isModuleFacts(value: unknown): value is ModuleFacts {
+  const v = value as ModuleFacts;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    HEX64.test(String(v.hash)) &&
+    typeof v.sideEffects === 'boolean' &&
+    Array.isArray(v.imports) &&
+    v.imports.every(
+      (i) =>
+        typeof i?.specifier === 'string' &&
+        (i.names === 'all' || (Array.isArray(i.names) && i.names.every((n) => typeof n === 'string'))),
+    ) &&
+    (v.barrel === undefined ||
+      (typeof v.barrel?.named === 'object' && v.barrel.named !== null && Array.isArray(v.barrel.stars)))
+  );
 }
 
-function saveMemo(memo: SourceHashMemo): void {
+function rememberedFacts(text: string, file: string, root: string): ModuleFacts {
+  const memo = memoOf(root);
+  const textHash = sha256(text);
+  const known = memo.facts.get(textHash);
+  if (known) return known;
+  const facts = moduleFacts(text, file);
+  memo.facts.set(textHash, facts);
+  memo.changed = true;
+  return facts;
+}
+
+function saveMemo(memo: FactsMemo): void {
   if (!memo.changed) return;
   memo.changed = false;
   try {
     mkdirSync(path.dirname(memo.file), { recursive: true });
     const tmp = `${memo.file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-    writeFileSync(tmp, JSON.stringify([...memo.hashes].slice(-MEMO_ENTRIES)));
+    writeFileSync(tmp, JSON.stringify([...memo.facts].slice(-MEMO_ENTRIES)));
     renameSync(tmp, memo.file); // whole or not at all, for a process reading it at the same time
   } catch {
-    // read-only checkout: hashes are computed again next time
+    // read-only checkout: facts are read again next time
   }
 }
 
@@ -368,7 +558,23 @@ function resolveRelative(specifier: string, fromDir: string): string {
 }
 
 const identityCache = new Map<string, CodeIdentity>();
-const fileHashCache = new Map<string, { hash: string; imports: string[] }>();
+const factsCache = new Map<string, ModuleFacts>();
+
+type Resolved = { file: string } | { package: string; version: string } | undefined;
+
+/** Where an import of `specifier` from `file` leads: a workspace file, an external package, or a builtin. */
+function resolveImport(specifier: string, file: string, root: string): Resolved {
+  const dir = path.dirname(file);
+  if (specifier.startsWith('.') || specifier.startsWith('/'))
+    return { file: resolveRelative(specifier, dir) };
+  if (specifier.startsWith('node:') || BUILTINS.has(specifier)) return undefined;
+  const name = packageName(specifier);
+  const pkg = findPackage(name, dir, root);
+  if (!pkg) throw new Error(`${path.relative(root, file)} imports "${specifier}", which is not installed`);
+  if (!pkg.workspace) return { package: pkg.name, version: pkg.version };
+  const sub = specifier.slice(name.length);
+  return { file: sub ? resolveRelative(`.${sub}`, pkg.dir) : pkg.entry! };
+}
 
 /** Code identity of the module at `moduleUrl` (a file: URL, as `import.meta.url` gives). */
 export function codeIdentity(moduleUrl: string): CodeIdentity {
@@ -376,40 +582,74 @@ export function codeIdentity(moduleUrl: string): CodeIdentity {
   if (cached) return cached;
   const entry = fileURLToPath(moduleUrl);
   const root = workspaceRootOf(entry);
+  const factsOf = (file: string) => {
+    let facts = factsCache.get(file);
+    if (!facts) {
+      facts = rememberedFacts(readFileSync(file, 'utf8'), file, root);
+      factsCache.set(file, facts);
+    }
+    return facts;
+  };
   const files: Record<string, string> = {};
   const packages: Record<string, string> = {};
-  const queue = [entry];
-  const seen = new Set<string>();
-  while (queue.length > 0) {
-    const file = queue.pop()!;
-    if (seen.has(file)) continue;
-    seen.add(file);
-    let info = fileHashCache.get(file);
-    if (!info) {
-      const text = readFileSync(file, 'utf8');
-      info = { hash: rememberedSourceHash(text, file, root), imports: importSpecifiers(text) };
-      fileHashCache.set(file, info);
+  // Two walks over the import graph. `count` follows what the stage uses, name by name through
+  // re-exporting index files, and records each file it reaches whole. `load` visits everything the
+  // stage loads at run time, as Node does, and counts the files whose loading has side effects.
+  const counted = new Set<string>();
+  const countedNames = new Set<string>();
+  const loaded = new Set<string>();
+  const work: (() => void)[] = [];
+  const countWhole = (file: string) => {
+    if (counted.has(file)) return;
+    counted.add(file);
+    const facts = factsOf(file);
+    files[path.relative(root, file)] = facts.hash;
+    for (const { specifier, names } of facts.imports) {
+      const to = resolveImport(specifier, file, root);
+      if (to && 'package' in to) packages[to.package] = to.version;
+      else if (to) work.push(() => count(to.file, names));
     }
-    files[path.relative(root, file)] = info.hash;
-    const dir = path.dirname(file);
-    for (const specifier of info.imports) {
-      if (specifier.startsWith('.') || specifier.startsWith('/')) {
-        queue.push(resolveRelative(specifier, dir));
-        continue;
-      }
-      if (specifier.startsWith('node:') || BUILTINS.has(specifier)) continue;
-      const name = packageName(specifier);
-      const pkg = findPackage(name, dir, root);
-      if (!pkg)
-        throw new Error(`${path.relative(root, file)} imports "${specifier}", which is not installed`);
-      if (pkg.workspace) {
-        const sub = specifier.slice(name.length);
-        queue.push(sub ? resolveRelative(`.${sub}`, pkg.dir) : pkg.entry!);
-      } else {
-        packages[pkg.name] = pkg.version;
-      }
+  };
+  const count = (file: string, names: string[] | 'all') => {
+    // Only types taken (`import { type T }`): nothing used; loading it is the load walk's business.
+    if (names !== 'all' && names.length === 0) return;
+    const facts = factsOf(file);
+    if (!facts.barrel || names === 'all') return countWhole(file);
+    for (const name of names) {
+      const key = `${file}\0${name}`;
+      if (countedNames.has(key)) continue;
+      countedNames.add(key);
+      const from = facts.barrel.named[name];
+      if (from === null) continue; // a type: nothing of it exists at run time
+      if (from) {
+        const to = resolveImport(from.specifier, file, root);
+        if (to && 'package' in to) packages[to.package] = to.version;
+        else if (to) work.push(() => count(to.file, from.name === '*' ? 'all' : [from.name]));
+      } else if (facts.barrel.stars.length > 0) {
+        // Not named here, so one of the `export *` modules has it: count each for that name.
+        for (const specifier of facts.barrel.stars) {
+          const to = resolveImport(specifier, file, root);
+          if (to && 'package' in to) packages[to.package] = to.version;
+          else if (to) work.push(() => count(to.file, [name]));
+        }
+      } else return countWhole(file); // a name it does not export: fail safe, count it all
     }
-  }
+  };
+  const load = (file: string) => {
+    if (loaded.has(file)) return;
+    loaded.add(file);
+    const facts = factsOf(file);
+    if (facts.sideEffects) work.push(() => countWhole(file));
+    for (const { specifier } of facts.imports) {
+      const to = resolveImport(specifier, file, root);
+      if (to && 'file' in to) work.push(() => load(to.file));
+    }
+  };
+  work.push(
+    () => load(entry),
+    () => countWhole(entry),
+  );
+  while (work.length > 0) work.pop()!();
   const sortedFiles = Object.fromEntries(Object.entries(files).sort(([a], [b]) => a.localeCompare(b)));
   const sortedPackages = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => a.localeCompare(b)));
   const identity: CodeIdentity = {
@@ -425,7 +665,7 @@ export function codeIdentity(moduleUrl: string): CodeIdentity {
 /** Forgets cached file hashes, for long-lived processes (tests, watch modes) that edit sources. */
 export function clearCodeIdentityCache(): void {
   identityCache.clear();
-  fileHashCache.clear();
+  factsCache.clear();
   packageCache.clear();
   memos.clear();
 }

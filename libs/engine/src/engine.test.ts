@@ -6,7 +6,7 @@ import { ArtifactStore, StoreBusyError } from '@lockpick/artifacts';
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { clearCodeIdentityCache, normalisedSource } from './code-identity.ts';
+import { clearCodeIdentityCache, moduleFacts, normalisedSource } from './code-identity.ts';
 import {
   definePipeline,
   type PipelineDefinition,
@@ -582,8 +582,21 @@ describe('code identity in cache keys', () => {
       'libs/helper/package.json',
       JSON.stringify({ name: '@ws/helper', exports: { '.': './src/index.ts' } }),
     );
-    await write('libs/helper/src/index.ts', "export { double } from './double.ts';\n");
+    // The helper's index re-exports three files; the stage uses only `double`.
+    await write(
+      'libs/helper/src/index.ts',
+      "export { double } from './double.ts';\nexport { half, type Halved } from './half.ts';\nexport { registered } from './register.ts';\n",
+    );
     await write('libs/helper/src/double.ts', 'export const double = (x: number) => 2 * x;\n');
+    await write(
+      'libs/helper/src/half.ts',
+      'export type Halved = number;\nexport const half = (x: number) => x / 2;\n',
+    );
+    // Loading it changes global state, as registering a kernel does.
+    await write(
+      'libs/helper/src/register.ts',
+      'export const registered = new Map<string, number>();\nregistered.set("x", 1);\n',
+    );
     await write(
       'libs/unrelated/package.json',
       JSON.stringify({ name: '@ws/unrelated', exports: { '.': './src/index.ts' } }),
@@ -626,6 +639,60 @@ describe('code identity in cache keys', () => {
   }
 
   it('editing a helper library the stage imports (indirectly) invalidates it', async () => {
+    const result = await statusAfter(() =>
+      fs.writeFile(
+        path.join(ws, 'libs/helper/src/double.ts'),
+        'export const double = (x: number) => x + x;\n',
+      ),
+    );
+    expect(result).toEqual({ status: 'run', reasons: ['code: libs/helper/src/double.ts edited'] });
+  });
+
+  it('editing a file of the helper’s index that the stage does not use does not', async () => {
+    const result = await statusAfter(() =>
+      fs.writeFile(path.join(ws, 'libs/helper/src/half.ts'), 'export const half = (x: number) => x * 0.5;\n'),
+    );
+    expect(result.status).toBe('cached');
+  });
+
+  it('editing a file the stage only loads, but whose loading does something, invalidates it', async () => {
+    const result = await statusAfter(() =>
+      fs.writeFile(
+        path.join(ws, 'libs/helper/src/register.ts'),
+        'export const registered = new Map<string, number>();\nregistered.set("x", 2);\n',
+      ),
+    );
+    expect(result).toEqual({ status: 'run', reasons: ['code: libs/helper/src/register.ts edited'] });
+  });
+
+  it('a name taken only as a type counts nothing; a whole-library import counts every file', async () => {
+    let edits = 0;
+    const edit = () =>
+      fs.writeFile(
+        path.join(ws, 'libs/helper/src/half.ts'),
+        `export const half = (x: number) => x * 0.5 + ${++edits};\n`,
+      );
+    await fs.writeFile(
+      stageFile,
+      "import { double, Halved } from '@ws/helper';\nimport ext from 'ext';\nexport const x: Halved = double(ext);\n",
+    );
+    expect((await statusAfter(edit)).status).toBe('cached');
+    await fs.writeFile(
+      stageFile,
+      "import * as helper from '@ws/helper';\nimport ext from 'ext';\nexport const x = helper.double(ext);\n",
+    );
+    clearCodeIdentityCache();
+    expect(await statusAfter(edit)).toEqual({
+      status: 'run',
+      reasons: ['code: libs/helper/src/half.ts edited'],
+    });
+  });
+
+  it('follows a name through `export *`', async () => {
+    await fs.writeFile(
+      path.join(ws, 'libs/helper/src/index.ts'),
+      "export * from './double.ts';\nexport { half } from './half.ts';\n",
+    );
     const result = await statusAfter(() =>
       fs.writeFile(
         path.join(ws, 'libs/helper/src/double.ts'),
@@ -680,6 +747,57 @@ describe('code identity in cache keys', () => {
     expect(summary.computed).toEqual(['n', 's']);
     const [, s] = await planPipeline(resolvePipeline(def), store);
     expect(s.status).toBe('cached');
+  });
+});
+
+describe('module facts', () => {
+  it('tell a file that only re-exports, with its names, types and stars', () => {
+    const facts = moduleFacts(
+      "export { a, b as c } from './ab.ts';\nexport type { T } from './t.ts';\nexport { type U, d } from './d.ts';\nexport * from './rest.ts';\nexport * as ns from 'pkg';\n",
+      'index.ts',
+    );
+    expect(facts.barrel).toEqual({
+      named: {
+        a: { specifier: './ab.ts', name: 'a' },
+        c: { specifier: './ab.ts', name: 'b' },
+        T: null,
+        U: null,
+        d: { specifier: './d.ts', name: 'd' },
+        ns: { specifier: 'pkg', name: '*' },
+      },
+      stars: ['./rest.ts'],
+    });
+    expect(facts.sideEffects).toBe(false);
+    expect(moduleFacts("import { a } from './a.ts';\nexport { a };\n", 'x.ts').barrel).toBeUndefined();
+  });
+
+  it('tell which imports a file takes by name and which whole', () => {
+    const facts = moduleFacts(
+      "import { a, type B, c as d } from './x.ts';\nimport type { E } from './e.ts';\nimport * as f from './f.ts';\nimport g from 'g';\nexport const h = () => import('./lazy.ts');\n",
+      'x.ts',
+    );
+    expect(facts.imports).toEqual([
+      { specifier: './x.ts', names: ['a', 'c'] },
+      { specifier: './f.ts', names: 'all' },
+      { specifier: 'g', names: 'all' },
+      { specifier: './lazy.ts', names: 'all' },
+    ]);
+  });
+
+  it('see a side effect in a top-level call, assignment or bare import, not in a declaration', () => {
+    const effects = (text: string) => moduleFacts(text, 'x.ts').sideEffects;
+    expect(effects('registerGradients();')).toBe(true);
+    expect(effects('const x = compute();')).toBe(true);
+    expect(effects('globalThis.y = 1;')).toBe(true);
+    expect(effects("import './register.ts';")).toBe(true);
+    expect(effects('class K { static n = count(); }')).toBe(true);
+    expect(effects('const m = new Map<string, number>();\nconst re = /a+/g;')).toBe(false);
+    expect(effects('export function f() { g(); }\nexport const h = () => g();\nclass K { n = g(); }')).toBe(
+      false,
+    );
+    expect(
+      effects('export interface I { a: number }\nexport type T = I;\nconst k = { a: [1, 2] } as const;'),
+    ).toBe(false);
   });
 });
 
