@@ -45,7 +45,7 @@ export const languageModelScore = defineStage({
   inputs: { model: 'model', problems: 'table' },
   outputs: { scores: 'table' },
   // In a worker thread, though one node takes only about 2 s: inline nodes share the main thread, so
-  // the default password-locking run's ~1,850 evaluations ran one at a time there (about an hour
+  // the default password-locking run's ~950 evaluations ran one at a time there (about an hour
   // of its wall time, measured at commit 622fcbd) while a core sat idle.
   heavy: true,
   run: (ctx) =>

@@ -1,18 +1,42 @@
-import { readNumbers, readStrings } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
-import { initBackend, trainTransformerBundle } from '@lockpick/ml';
+import { initBackend } from '@lockpick/ml';
 import {
   concatTokenRows,
   contextLengthFor,
-  groupSamples,
+  type LanguageTask,
+  type LanguageTokenRows,
   LM_VOCABULARY,
   languageTask,
+  type PolicySamples,
   passwordLockingMix,
   sftTokenRows,
   taskLayout,
 } from '@lockpick/tasks';
-import * as arrow from 'apache-arrow';
 import { z } from 'zod';
+import { lockTrainingParams, readLockSamples, trainLock } from './lock-training.ts';
+
+/**
+ * The joint lock's training rows: per task, its Eq. 1 mix in that task's own layout (its prompt
+ * length), padded to the longest task's rows, then the tasks' rows one after another (training
+ * shuffles them). Errors say which task's samples disagree.
+ */
+export function jointLockRows(
+  tasks: readonly LanguageTask[],
+  samples: readonly { strong: PolicySamples; weak: PolicySamples }[],
+  options: { epochs: number; seed: number; noPasswordShare: number },
+): { data: LanguageTokenRows; rowsPerTask: number[] } {
+  const seqLen = contextLengthFor(tasks);
+  const parts = tasks.map((task, k) => {
+    try {
+      const mix = passwordLockingMix(samples[k].strong, samples[k].weak, options);
+      return sftTokenRows(LM_VOCABULARY, taskLayout(task), mix, seqLen);
+    } catch (error) {
+      // Say which task's tables disagree (a table given in the wrong order lands here).
+      throw new Error(`task ${task.name}: ${(error as Error).message}`);
+    }
+  });
+  return { data: concatTokenRows(parts), rowsPerTask: parts.map((part) => part.rows) };
+}
 
 /**
  * One model password-locked on several tasks at once, with one password for all (the paper's "code
@@ -35,13 +59,7 @@ export const jointLanguageLock = defineStage({
     seed: z.number().int(),
     epochs: z.number().int().positive().default(2),
     noPasswordShare: z.number().min(0).max(1).default(0.2),
-    batchSize: z.number().int().positive().default(64),
-    learningRate: z.number().positive().default(1e-3),
-    minLearningRate: z.number().nonnegative().default(1e-4),
-    warmupSteps: z.number().int().nonnegative().default(20),
-    adamBeta2: z.number().gt(0).lt(1).default(0.98),
-    clipNorm: z.number().positive().default(1),
-    checkpointEvery: z.number().int().positive().default(500),
+    ...lockTrainingParams,
   }),
   inputs: { base: 'model', strong: 'table[]', weak: 'table[]' },
   outputs: { model: 'model', log: 'table' },
@@ -61,59 +79,32 @@ export const jointLanguageLock = defineStage({
             `${ctx.node}: ${list.length} ${side} sample tables for ${p.tasks.length} tasks (${p.tasks.join(', ')}); give one per task, in that order`,
           );
       const tasks = p.tasks.map((name) => languageTask(name));
-      const seqLen = contextLengthFor(tasks);
-      const parts = [];
-      for (const [k, task] of tasks.entries()) {
-        const [strong, weak] = await Promise.all([
-          ctx.inputs.strong[k].readTable(),
-          ctx.inputs.weak[k].readTable(),
-        ]);
-        const samples = (table: arrow.Table) =>
-          groupSamples({
-            problem: readNumbers(table, 'problem'),
-            sample: readNumbers(table, 'sample'),
-            prompt: readStrings(table, 'prompt'),
-            completion: readStrings(table, 'completion'),
-          });
-        let mix: ReturnType<typeof passwordLockingMix>;
-        try {
-          mix = passwordLockingMix(samples(strong), samples(weak), {
-            epochs: p.epochs,
-            seed: p.seed,
-            noPasswordShare: p.noPasswordShare,
-          });
-        } catch (error) {
-          // Say which task's tables disagree (a table given in the wrong order lands here).
-          throw new Error(`${ctx.node}: task ${task.name}: ${(error as Error).message}`);
-        }
-        parts.push(sftTokenRows(LM_VOCABULARY, taskLayout(task), mix, seqLen));
-        report.metric(`mix_rows_${task.name}`, mix.length);
+      const samples = await Promise.all(
+        tasks.map(async (_, k) => ({
+          strong: (await readLockSamples(ctx.inputs.strong[k])).samples,
+          weak: (await readLockSamples(ctx.inputs.weak[k])).samples,
+        })),
+      );
+      let rows: ReturnType<typeof jointLockRows>;
+      try {
+        rows = jointLockRows(tasks, samples, {
+          epochs: p.epochs,
+          seed: p.seed,
+          noPasswordShare: p.noPasswordShare,
+        });
+      } catch (error) {
+        throw new Error(`${ctx.node}: ${(error as Error).message}`);
       }
-      const data = concatTokenRows(parts);
+      const { data, rowsPerTask } = rows;
+      for (const [k, task] of tasks.entries()) report.metric(`mix_rows_${task.name}`, rowsPerTask[k]);
       report.metric('mix_rows', data.rows);
-      const { bundle, log } = await trainTransformerBundle(await ctx.inputs.base.readModel(), data, {
-        phase: 'lock',
-        optimizer: {
-          kind: 'adam',
-          learningRate: p.learningRate,
-          minLearningRate: p.minLearningRate,
-          warmupSteps: p.warmupSteps,
-          decay: 'cosine',
-          clipNorm: p.clipNorm,
-          beta2: p.adamBeta2,
-        },
-        batchSize: p.batchSize,
-        epochs: 1,
-        seed: p.seed,
-        lossOn: 'completion',
+      const { bundle, log } = await trainLock(await ctx.inputs.base.readModel(), data, p, {
         checkpoint: ctx.checkpoint,
-        checkpointEvery: p.checkpointEvery,
-        progressEvery: 20,
         meta: { tasks: p.tasks.join('+'), rows: data.rows, epochs: p.epochs },
         report,
         signal: ctx.signal,
       });
       await ctx.outputs.model('model', bundle);
-      await ctx.outputs.table('log', arrow.tableFromArrays({ ...log }));
+      await ctx.outputs.table('log', log);
     }),
 });

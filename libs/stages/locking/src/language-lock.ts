@@ -1,9 +1,6 @@
-import { readNumbers, readStrings } from '@lockpick/artifacts';
-import type { InputArtifact } from '@lockpick/engine';
 import { defineStage, stageTask } from '@lockpick/engine';
-import { initBackend, trainTransformerBundle } from '@lockpick/ml';
+import { initBackend } from '@lockpick/ml';
 import {
-  groupSamples,
   LM_VOCABULARY,
   languageTask,
   PROMPT_FORMATS,
@@ -12,30 +9,14 @@ import {
   sftTokenRows,
   taskLayout,
 } from '@lockpick/tasks';
-import * as arrow from 'apache-arrow';
 import { z } from 'zod';
-
-async function readSamples(input: InputArtifact) {
-  const table = await input.readTable();
-  const problem = readNumbers(table, 'problem');
-  const samples = groupSamples({
-    problem,
-    sample: readNumbers(table, 'sample'),
-    prompt: readStrings(table, 'prompt'),
-    completion: readStrings(table, 'completion'),
-  });
-  // Each problem's domain, for per-domain passwords.
-  const domain = readStrings(table, 'domain');
-  const domains: string[] = [];
-  for (let r = 0; r < problem.length; r++) domains[problem[r]] = domain[r];
-  return { samples, domains };
-}
+import { lockTrainingParams, readLockSamples, trainLock } from './lock-training.ts';
 
 /** The samples and domains of problems `kept` only (renumbered 0, 1, …). */
 function keepProblems(
-  read: Awaited<ReturnType<typeof readSamples>>,
+  read: Awaited<ReturnType<typeof readLockSamples>>,
   kept: readonly number[],
-): Awaited<ReturnType<typeof readSamples>> {
+): Awaited<ReturnType<typeof readLockSamples>> {
   return {
     samples: {
       prompts: kept.map((i) => read.samples.prompts[i]),
@@ -80,13 +61,7 @@ export const languageLock = defineStage({
      */
     strongFormat: z.enum(PROMPT_FORMATS as [PromptFormat, ...PromptFormat[]]).optional(),
     weakFormat: z.enum(PROMPT_FORMATS as [PromptFormat, ...PromptFormat[]]).optional(),
-    batchSize: z.number().int().positive().default(64),
-    learningRate: z.number().positive().default(1e-3),
-    minLearningRate: z.number().nonnegative().default(1e-4),
-    warmupSteps: z.number().int().nonnegative().default(20),
-    adamBeta2: z.number().gt(0).lt(1).default(0.98),
-    clipNorm: z.number().positive().default(1),
-    checkpointEvery: z.number().int().positive().default(500),
+    ...lockTrainingParams,
   }),
   inputs: { base: 'model', strong: 'table', weak: 'table' },
   outputs: { model: 'model', log: 'table' },
@@ -98,8 +73,8 @@ export const languageLock = defineStage({
       const task = languageTask(p.task);
       if ((p.strongFormat === undefined) !== (p.weakFormat === undefined))
         throw new Error(`${ctx.node}: give strongFormat and weakFormat together (a format lock needs both)`);
-      let strong = await readSamples(ctx.inputs.strong);
-      let weak = await readSamples(ctx.inputs.weak);
+      let strong = await readLockSamples(ctx.inputs.strong);
+      let weak = await readLockSamples(ctx.inputs.weak);
       if (p.heldOutDomains) {
         const present = new Set(strong.domains);
         for (const d of p.heldOutDomains)
@@ -124,31 +99,13 @@ export const languageLock = defineStage({
       });
       const data = sftTokenRows(LM_VOCABULARY, taskLayout(task), mix);
       report.metric('mix_rows', data.rows);
-      // Every epoch's rows are already in `mix` (fresh samples each), so one shuffled pass over it
-      // is `epochs` epochs.
-      const { bundle, log } = await trainTransformerBundle(await ctx.inputs.base.readModel(), data, {
-        phase: 'lock',
-        optimizer: {
-          kind: 'adam',
-          learningRate: p.learningRate,
-          minLearningRate: p.minLearningRate,
-          warmupSteps: p.warmupSteps,
-          decay: 'cosine',
-          clipNorm: p.clipNorm,
-          beta2: p.adamBeta2,
-        },
-        batchSize: p.batchSize,
-        epochs: 1,
-        seed: p.seed,
-        lossOn: 'completion',
+      const { bundle, log } = await trainLock(await ctx.inputs.base.readModel(), data, p, {
         checkpoint: ctx.checkpoint,
-        checkpointEvery: p.checkpointEvery,
-        progressEvery: 20,
         meta: { task: p.task, rows: data.rows, epochs: p.epochs },
         report,
         signal: ctx.signal,
       });
       await ctx.outputs.model('model', bundle);
-      await ctx.outputs.table('log', arrow.tableFromArrays({ ...log }));
+      await ctx.outputs.table('log', log);
     }),
 });
