@@ -536,6 +536,15 @@ describe('run records', () => {
     expect(await store.readRunRecord('fixture', bySeeds('3')?.id)).toEqual(bySeeds('3'));
   });
 
+  it('are not rewritten after the run has ended', async () => {
+    // Saves during a run wait up to a second on a timer; one still waiting at the end must not land
+    // later, after the run released the store.
+    await run(fixturePipeline, { seeds: [7, 8] });
+    const [record] = await store.listRunRecords('fixture');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await store.readRunRecord('fixture', record.id)).toEqual(record);
+  });
+
   it('derive the id from pipeline, scale, seeds and the overrides in effect', () => {
     const id = (options: Parameters<typeof resolvePipeline>[1]) =>
       runIdOf(resolvePipeline(fixturePipeline, options));

@@ -136,6 +136,10 @@ export function runPipeline(
       if (finished) return;
       finished = true;
       await Promise.allSettled([...cleanups]);
+      // A save still waiting on its timer would land after the run ended (and after it released
+      // the store): the final save below covers it.
+      clearTimeout(recordSaveTimer);
+      recordSaveQueued = false;
       await recordWrite;
       for (const node of pipeline.nodes) if (!settled.has(node.name)) summary.notRun.push(node.name);
       if (registered)
@@ -152,19 +156,20 @@ export function runPipeline(
 
     let recordWrite: Promise<void> = Promise.resolve();
     let recordSaveQueued = false;
+    let recordSaveTimer: ReturnType<typeof setTimeout> | undefined;
     let lastRecordSave = 0;
     // Keep the record current during long runs (so an interrupted run still explains itself), but
     // write it at most once a second: a 10,000-node sweep must not rewrite it 10,000 times.
     const scheduleRecordSave = () => {
-      if (recordSaveQueued) return;
+      if (recordSaveQueued || finished) return;
       recordSaveQueued = true;
       const delay = Math.max(0, 1000 - (Date.now() - lastRecordSave));
-      const timer = setTimeout(() => {
+      recordSaveTimer = setTimeout(() => {
         recordSaveQueued = false;
         lastRecordSave = Date.now();
         recordWrite = recordWrite.then(saveRecord).catch(() => undefined);
       }, delay);
-      timer.unref();
+      recordSaveTimer.unref();
     };
     // One record per run id: a run with other settings (a smoke run, other seeds) keeps its own.
     const saveRecord = async () => {
