@@ -156,8 +156,9 @@ export function moduleFacts(text: string, fileName: string): ModuleFacts {
 /**
  * Whether a top-level statement only declares: functions, classes, types, enums, and constants
  * whose initialisers call nothing at load time (calls inside function bodies do not run then).
- * Anything else — a call, an assignment, a loop, `new` — counts as a side effect. Conservative:
- * `const m = new Map()` counts too, which only means the file is counted when loaded.
+ * Anything else — a call, an assignment, a loop, `new` of anything but a plain container or URL —
+ * counts as a side effect. Conservative: a pure helper called at load time counts too, which only
+ * means the file is counted whenever it is loaded.
  */
 function declaresOnly(ts: typeof TypeScript, statement: TypeScript.Statement): boolean {
   if (
