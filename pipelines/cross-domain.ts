@@ -273,7 +273,7 @@ export function buildCrossDomain(
         inputs: {
           base: strongBase,
           strong: worlds.map((w) => w.samples('strong-on-lock', w.strong, w.data.lock, 'strong', epochs)),
-          weak: worlds.map((w) => w.weakSamples(s.world.weakBase, 'lock', epochs)),
+          weak: worlds.map((w) => w.weakSamples(w.weakBase, 'lock', epochs)),
         },
       }).out.model;
       for (const task of together)

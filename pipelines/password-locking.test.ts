@@ -102,3 +102,15 @@ it('reruns only the affected elicitation and evaluation nodes (and the report) w
       .sort(),
   ).toEqual(['samples-strong-on-elicit-math', 'samples-strong-on-elicit-mmlu']);
 });
+
+it("builds each task's π_weak from its own weak base at the default scale (code from weak-small)", () => {
+  const { nodes } = resolvePipeline(passwordLocking, { scale: 'default', seeds: [1] });
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  expect(byName.get('weak-code')?.inputs.base?.node).toBe('base-weak-small');
+  expect(byName.get('weak-math')?.inputs.base?.node).toBe('base-weak-medium');
+  // The lock imitates that π_weak's samples, and the report's π_weak is the same model.
+  const lockWeak = byName.get('lock-code-1')?.inputs.weak?.node;
+  expect(byName.get(lockWeak ?? '')?.inputs.model?.node).toBe('weak-code');
+  expect(byName.has('score-weak-code')).toBe(true);
+  expect(byName.get('score-weak-code')?.inputs.model?.node).toBe('weak-code');
+});

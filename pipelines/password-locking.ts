@@ -65,8 +65,13 @@ export interface PasswordLockingScale {
   evalRows: number;
   strongBase: ModelSize & Budget;
   weakBases: Record<WeakBaseName, ModelSize & Budget & { rowsPerTask: number }>;
-  /** The weak base π_weak is made from (the paper's π_weak differs by task; one for all here). */
+  /** The weak base π_weak is made from, unless `weakBaseByTask` names another for a task. */
   weakBase: WeakBaseName;
+  /**
+   * A task's own weak base, as the paper's π_weak differs by task (Pythia-1B for code, 7B for
+   * MATH). π_weak must stay far below π_strong for a lock to show anything.
+   */
+  weakBaseByTask?: Record<string, WeakBaseName>;
   /** π_strong's fine-tune; `epochsByTask` gives harder tasks longer (default: `epochs`). */
   strongSft: Budget & { epochsByTask?: Record<string, number> };
   /** π_weak: epochs over π_strong's samples on the 10% split, `samples` per problem. */
@@ -130,6 +135,9 @@ const defaultScale: PasswordLockingScale = {
     },
   },
   weakBase: 'weak-medium',
+  // weak-medium solved 0.28 of code's one-stage programs, which are most of them, so a code lock
+  // could not stay under a third of its level; weak-small solves 0.02 (tuning seed 100, README).
+  weakBaseByTask: { code: 'weak-small' },
   // code and critique: 3 epochs took π_strong from 0.39 to 0.44 and from 0.38 to 0.57 (world seed
   // 0, tuning run on seed 100); math (0.96) and mmlu (0.98) need no more than one.
   strongSft: { epochs: 1, epochsByTask: { code: 3, critique: 3 }, batchSize: 64, learningRate: 1e-3 },
@@ -368,6 +376,8 @@ export interface TaskWorld {
   formatLocked(seed: number, strong: PromptFormat, weak: PromptFormat): OutputRef<'model'>;
   lockEpochs: number;
   classification: boolean;
+  /** The weak base of this task's π_weak (the scale's `weakBaseByTask`, else its `weakBase`). */
+  weakBase: WeakBaseName;
 }
 
 /**
@@ -422,6 +432,7 @@ export function buildLanguageWorld(
   for (const task of s.experimentTasks ?? s.tasks) {
     const d = data.get(task)!;
     const classification = CLASSIFICATION.has(task);
+    const taskWeakBase = s.weakBaseByTask?.[task] ?? s.weakBase;
     const once = new Map<string, unknown>();
     const memo = <T>(key: string, make: () => T): T => {
       if (!once.has(key)) once.set(key, make());
@@ -472,9 +483,9 @@ export function buildLanguageWorld(
       'completion',
       s.intermediateSft,
     );
-    // The scale's π_weak keeps its plain node names (`weak-math`, `lock-math-1`); the others say
+    // The task's π_weak keeps its plain node names (`weak-math`, `lock-math-1`); the others say
     // which weak policy they come from.
-    const tag = (weak: WeakPolicyName) => (weak === s.weakBase ? '' : `${weak}-`);
+    const tag = (weak: WeakPolicyName) => (weak === taskWeakBase ? '' : `${weak}-`);
     const weakPolicy = (name: WeakBaseName) =>
       memo(`weak-${name}`, () =>
         sft(
@@ -503,7 +514,7 @@ export function buildLanguageWorld(
     };
     // One fresh sample of each policy per lock epoch.
     const lockStrong = () => samples('strong-on-lock', strong, d.lock, 'strong', lockEpochs);
-    const locked = (seed: number, weak: WeakPolicyName = s.weakBase) =>
+    const locked = (seed: number, weak: WeakPolicyName = taskWeakBase) =>
       memo(
         `lock-${weak}-${seed}`,
         () =>
@@ -539,7 +550,7 @@ export function buildLanguageWorld(
             inputs: {
               base: strongBase,
               strong: lockStrong(),
-              weak: weakSamples(s.weakBase, 'lock', lockEpochs),
+              weak: weakSamples(taskWeakBase, 'lock', lockEpochs),
             },
           }).out.model as OutputRef<'model'>,
       );
@@ -563,6 +574,7 @@ export function buildLanguageWorld(
       formatLocked,
       lockEpochs,
       classification,
+      weakBase: taskWeakBase,
     });
   }
   return { tasks, strongBase, evalRows: s.evalRows };
@@ -633,7 +645,7 @@ export function buildPasswordLocking(
       policy: 'base',
       passwords: ['none', 'default'],
     });
-    const policies = { strong: w.strong, intermediate: w.intermediate, weak: w.weakPolicy(s.weakBase) };
+    const policies = { strong: w.strong, intermediate: w.intermediate, weak: w.weakPolicy(w.weakBase) };
     for (const [policy, model] of Object.entries(policies))
       score(`${policy}-${task}`, model, task, { seed: WORLD_SEED, policy });
     // A policy's samples on the demo pool, made only for the sources this run sweeps.

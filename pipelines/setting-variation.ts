@@ -105,7 +105,7 @@ export function buildSettingVariation(
         weak: PromptFormat;
         rlWeak: string;
       }[] = [
-        { source: 'password', locked: w.locked(seed), weak: 'plain', rlWeak: s.world.weakBase },
+        { source: 'password', locked: w.locked(seed), weak: 'plain', rlWeak: w.weakBase },
         ...s.formats.map((f) => ({
           source: `format-${f.strong}`,
           locked: w.formatLocked(seed, f.strong, f.weak),

@@ -71,8 +71,8 @@ export function buildWeakPolicies(
           source: weak,
           passwords: ['none', 'default'],
         });
-        // The scale's own π_weak keeps password-locking's SFT node names: the same nodes.
-        const tag = weak === s.world.weakBase ? '' : `${weak}-`;
+        // The task's own π_weak keeps password-locking's SFT node names: the same nodes.
+        const tag = weak === w.weakBase ? '' : `${weak}-`;
         for (const n of s.demos)
           for (const epochs of demoEpochCandidates(n)) {
             const name = `${task}-reference-${tag}${seed}-n${n}-e${epochs}`;

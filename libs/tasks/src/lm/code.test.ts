@@ -91,14 +91,14 @@ describe('codeTask', () => {
         for (let d = 1; d <= 3; d++) expect(seen).toContain(`${domain}/${d}`);
     });
 
-    it('draw one-stage problems most often (4 : 2 : 1), so a small model can reach the levels', () => {
+    it('draw one-stage problems most often (16 : 1 : 1), so a small model can reach the levels', () => {
       const share = (d: number) => problems.filter((p) => p.difficulty === d).length / problems.length;
-      expect(share(1)).toBeGreaterThan(0.5);
-      expect(share(1)).toBeLessThan(0.64);
-      expect(share(2)).toBeGreaterThan(0.24);
-      expect(share(2)).toBeLessThan(0.33);
-      expect(share(3)).toBeGreaterThan(0.11);
-      expect(share(3)).toBeLessThan(0.18);
+      expect(share(1)).toBeGreaterThan(0.86);
+      expect(share(1)).toBeLessThan(0.92);
+      expect(share(2)).toBeGreaterThan(0.04);
+      expect(share(2)).toBeLessThan(0.075);
+      expect(share(3)).toBeGreaterThan(0.04);
+      expect(share(3)).toBeLessThan(0.075);
     });
 
     it('fit the word limits and the shared vocabulary', () => {

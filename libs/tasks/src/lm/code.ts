@@ -27,10 +27,12 @@ const MAX_DIFFICULTY = 3;
 /**
  * How often each difficulty (1, 2, 3 stages) is drawn. Uniform draws left π_strong at 0.18: a
  * 185k-weight model solves single stages but rarely infers two or three from two examples, so the
- * task could not reach the paper's levels (with the password ≥ 0.5). Most problems are one stage,
- * as most of MBPP is short; the harder ones stay, rarer.
+ * task could not reach the paper's levels (with the password ≥ 0.5). At 4 : 2 : 1 the strong base
+ * still solved 0.68 / 0.09 / 0.05 by difficulty and the lock stopped at 0.35 (world seed 0, tuning
+ * seed 100); at 16 : 1 : 1 the lock reached 0.54 on seed 100. Most of MBPP is short too; the harder
+ * problems stay, rarer, so the by-difficulty grouping still has them.
  */
-const DIFFICULTY_WEIGHTS: readonly number[] = [4, 2, 1];
+const DIFFICULTY_WEIGHTS: readonly number[] = [16, 1, 1];
 /** `in` xs `out` ys, twice, with `;` between. */
 const MAX_PROMPT_WORDS = VISIBLE_TESTS * (2 + MAX_LIST + MAX_SHOWN_OUTPUT) + (VISIBLE_TESTS - 1);
 const MAX_COMPLETION_WORDS = 10;
