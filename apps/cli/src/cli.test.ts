@@ -146,6 +146,20 @@ describe('lockpick', () => {
     expect(Number(weak[3])).toBeLessThan(0.35);
   });
 
+  it("says where quickstart's compute went, per stage, from its manifests", () => {
+    const r = lockpick('times', 'quickstart', '--scale', 'smoke', '--format', 'csv');
+    expect(r.code, r.stderr).toBe(0);
+    const [header, ...rows] = r.stdout.trim().split('\n');
+    expect(header.split(',').slice(0, 4)).toEqual(['stage', 'computed', 'planned', 'node_seconds']);
+    const all = rows.at(-1)!.split(',');
+    expect(all.slice(0, 3)).toEqual(['(all)', '74', '74']);
+    // The per-stage rows add up to the whole.
+    const total = rows.slice(0, -1).reduce((sum, row) => sum + Number(row.split(',')[1]), 0);
+    expect(total).toBe(74);
+    const text = lockpick('times', 'quickstart', '--scale', 'smoke');
+    expect(text.stdout).toMatch(/quickstart, run smoke-[0-9a-f]{10} .*: 74 of 74 nodes computed, between /);
+  });
+
   it('writes the report of quickstart, as `npm start` does last, and prints its path', async () => {
     // Default folder: report/ in the store (the browser test in report/ checks the page itself).
     const r = lockpick('report', 'quickstart', '--scale', 'smoke');

@@ -32,6 +32,7 @@ import { loadResults } from './results-data.ts';
 import { BEFORE_IDS, formatRuns } from './runs.ts';
 import { didYouMean } from './suggest.ts';
 import { formatTable, type TableFormat } from './table-format.ts';
+import { type PlannedNode, stageTimes } from './times.ts';
 
 /**
  * The cluster library, loaded only by the commands that use a queue or an S3 store: BullMQ and the
@@ -163,6 +164,17 @@ const COMMANDS: Record<string, CommandSpec> = {
       'result is not cached with these settings, or if a cached object is damaged (the message names\n' +
       'its file); `run` then recomputes it. Never writes to the store except the charts in its\n' +
       'plots/<pipeline>/<run-id>/ folder, and only when the store is writable.',
+  },
+  times: {
+    usage: 'times <pipeline>',
+    summary: "where a run's compute went: node-seconds per stage, the slowest node, training tokens/s",
+    options: [...PIPELINE_OPTIONS, 'format'],
+    details:
+      'Reads the manifests of the nodes computed with these --scale, --seeds and --set (a run still\n' +
+      "going shows what it has done so far). node_seconds sums each node's own time, so with two\n" +
+      'nodes at a time it is up to twice the wall time; tokens_per_second is the training throughput\n' +
+      "of the stage's nodes, weighted by their durations. A node cached from an earlier run counts\n" +
+      'with the time it took then. Never writes to the store.',
   },
   report: {
     usage: 'report [pipeline…]',
@@ -965,6 +977,34 @@ async function commandLs(values: Values): Promise<number> {
   return 0;
 }
 
+async function commandTimes(args: string[], values: Values): Promise<number> {
+  const pipeline = await resolveFromArgs(args[0], values, 'times');
+  const format = tableFormat(values);
+  const store = await openStore(values, 'read-only', args[0]);
+  const plan = await planPipeline(pipeline, store);
+  const nodes: PlannedNode[] = [];
+  for (const e of plan) {
+    const manifest = e.status === 'cached' && e.key ? await store.readManifest(e.key) : undefined;
+    nodes.push({ node: e.node, stage: e.stage, manifest });
+  }
+  const { table, summary } = stageTimes(nodes);
+  if (format === 'table') {
+    const span =
+      summary.firstStart && summary.lastFinish
+        ? `, between ${summary.firstStart} and ${summary.lastFinish} (${formatDuration(
+            Date.parse(summary.lastFinish) - Date.parse(summary.firstStart),
+          )} apart)`
+        : '';
+    out(
+      `${pipeline.name}, run ${runIdOf(pipeline)} (${describeRunSettings(runSettings(pipeline))}): ` +
+        `${summary.computed} of ${summary.planned} nodes computed${span}; ` +
+        `${formatDuration(summary.nodeSeconds * 1000)} of node time\n\n`,
+    );
+  }
+  out(`${formatTable(table, format)}\n`);
+  return 0;
+}
+
 async function commandRuns(args: string[], values: Values): Promise<number> {
   const [pipeline] = args;
   if (args.length > 1) throw new UsageError('usage: npx lockpick runs [pipeline]');
@@ -1113,6 +1153,8 @@ async function dispatch(argv: string[], setCommand: (command: string) => void): 
         return await commandShow(rest, values);
       case 'runs':
         return await commandRuns(rest, values);
+      case 'times':
+        return await commandTimes(rest, values);
       case 'report':
         return await commandReportOf(rest, values);
       case 'ls':
