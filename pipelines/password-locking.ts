@@ -378,6 +378,8 @@ export interface TaskWorld {
   classification: boolean;
   /** The weak base of this task's π_weak (the scale's `weakBaseByTask`, else its `weakBase`). */
   weakBase: WeakBaseName;
+  /** What node names add for a weak policy: '' for the task's own π_weak, else `<weak>-`. */
+  weakTag(weak: WeakPolicyName): string;
 }
 
 /**
@@ -575,6 +577,7 @@ export function buildLanguageWorld(
       lockEpochs,
       classification,
       weakBase: taskWeakBase,
+      weakTag: tag,
     });
   }
   return { tasks, strongBase, evalRows: s.evalRows };

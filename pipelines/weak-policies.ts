@@ -72,7 +72,7 @@ export function buildWeakPolicies(
           passwords: ['none', 'default'],
         });
         // The task's own π_weak keeps password-locking's SFT node names: the same nodes.
-        const tag = weak === w.weakBase ? '' : `${weak}-`;
+        const tag = w.weakTag(weak);
         for (const n of s.demos)
           for (const epochs of demoEpochCandidates(n)) {
             const name = `${task}-reference-${tag}${seed}-n${n}-e${epochs}`;

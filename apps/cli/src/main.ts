@@ -32,7 +32,7 @@ import { loadResults } from './results-data.ts';
 import { BEFORE_IDS, formatRuns } from './runs.ts';
 import { didYouMean } from './suggest.ts';
 import { formatTable, type TableFormat } from './table-format.ts';
-import { type PlannedNode, stageTimes } from './times.ts';
+import { stageTimes } from './times.ts';
 
 /**
  * The cluster library, loaded only by the commands that use a queue or an S3 store: BullMQ and the
@@ -981,13 +981,8 @@ async function commandTimes(args: string[], values: Values): Promise<number> {
   const pipeline = await resolveFromArgs(args[0], values, 'times');
   const format = tableFormat(values);
   const store = await openStore(values, 'read-only', args[0]);
-  const plan = await planPipeline(pipeline, store);
-  const nodes: PlannedNode[] = [];
-  for (const e of plan) {
-    const manifest = e.status === 'cached' && e.key ? await store.readManifest(e.key) : undefined;
-    nodes.push({ node: e.node, stage: e.stage, manifest });
-  }
-  const { table, summary } = stageTimes(nodes);
+  // The plan has read each cached node's manifest already; its timings come with the entry.
+  const { table, summary } = stageTimes(await planPipeline(pipeline, store));
   if (format === 'table') {
     const span =
       summary.firstStart && summary.lastFinish

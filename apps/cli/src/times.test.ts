@@ -12,11 +12,11 @@ const computed = (start: number, seconds: number, metrics: Record<string, number
 
 describe('stageTimes', () => {
   const { table, summary } = stageTimes([
-    { node: 'lock-1', stage: 'locking', manifest: computed(10, 30, { tokens_per_second: 1000 }) },
-    { node: 'lock-2', stage: 'locking', manifest: computed(12, 10, { tokens_per_second: 3000 }) },
+    { node: 'lock-1', stage: 'locking', ...computed(10, 30, { tokens_per_second: 1000 }) },
+    { node: 'lock-2', stage: 'locking', ...computed(12, 10, { tokens_per_second: 3000 }) },
     { node: 'lock-3', stage: 'locking' },
-    { node: 'score-1', stage: 'evaluation', manifest: computed(0, 2) },
-    { node: 'score-2', stage: 'evaluation', manifest: computed(50, 4) },
+    { node: 'score-1', stage: 'evaluation', ...computed(0, 2) },
+    { node: 'score-2', stage: 'evaluation', ...computed(50, 4) },
   ]);
   const rows = table.toArray().map((r) => r.toJSON());
 

@@ -3,15 +3,11 @@
  * nodes a run with these settings has computed. A researcher sizing a run (or checking a 2-hour
  * target) wants node-seconds per stage and training throughput, not 1,900 manifest files.
  */
-import type { Manifest } from '@lockpick/artifacts';
+import type { PlanEntry } from '@lockpick/engine';
 import * as arrow from 'apache-arrow';
 
-/** One planned node: its stage, and its manifest when it has been computed with these settings. */
-export interface PlannedNode {
-  node: string;
-  stage: string;
-  manifest?: Pick<Manifest, 'timings' | 'metrics'>;
-}
+/** A planned node: `timings` and `metrics` are there when it is computed with these settings. */
+export type PlannedNode = Pick<PlanEntry, 'node' | 'stage' | 'timings' | 'metrics'>;
 
 /** What the per-stage table sums up, for the line printed above it. */
 export interface TimesSummary {
@@ -61,22 +57,22 @@ export function stageTimes(nodes: readonly PlannedNode[]): { table: arrow.Table;
     byStage.set(n.stage, s);
     for (const sum of [s, all]) {
       sum.planned++;
-      if (!n.manifest) continue;
-      const ms = n.manifest.timings.durationMs;
+      if (!n.timings) continue;
+      const ms = n.timings.durationMs;
       sum.computed++;
       sum.ms += ms;
       if (ms >= sum.maxMs) {
         sum.maxMs = ms;
         sum.slowest = n.node;
       }
-      const tps = n.manifest.metrics[TOKENS_PER_SECOND];
+      const tps = n.metrics?.[TOKENS_PER_SECOND];
       if (typeof tps === 'number' && Number.isFinite(tps)) {
         sum.tokenMs += ms;
         sum.tokensWeighted += tps * ms;
       }
     }
-    if (n.manifest) {
-      const { startedAt, finishedAt } = n.manifest.timings;
+    if (n.timings) {
+      const { startedAt, finishedAt } = n.timings;
       if (!firstStart || startedAt < firstStart) firstStart = startedAt;
       if (!lastFinish || finishedAt > lastFinish) lastFinish = finishedAt;
     }

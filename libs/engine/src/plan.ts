@@ -1,4 +1,4 @@
-import type { ArtifactRef, ArtifactStore } from '@lockpick/artifacts';
+import type { ArtifactRef, ArtifactStore, Manifest } from '@lockpick/artifacts';
 import { describeKeyChange, nodeKey } from './cache-key.ts';
 import { codeIdentity } from './code-identity.ts';
 import { concurrencyLimit } from './limit.ts';
@@ -15,6 +15,9 @@ export interface PlanEntry {
   /** Known when every input is cached. */
   key?: string;
   outputs?: Record<string, ArtifactRef>;
+  /** A cached node's manifest's record of the run that computed it (for `lockpick times`). */
+  timings?: Manifest['timings'];
+  metrics?: Manifest['metrics'];
   /** Outputs its last run recorded whose objects are missing, corrupt or not the recorded ones. */
   damaged?: DamagedOutput[];
 }
@@ -75,6 +78,8 @@ export async function planPipeline(pipeline: ResolvedPipeline, store: ArtifactSt
         reasons: [],
         key: key.key,
         outputs: hit.outputs,
+        timings: hit.timings,
+        metrics: hit.metrics,
       };
     const previous = await io(() => previousComponents(node.name));
     let reasons: string[];
