@@ -10,7 +10,7 @@ import { languageModelScore } from '@lockpick/stage-evaluation';
 import { languageLock } from '@lockpick/stage-locking';
 import { passwordLockingReport } from '@lockpick/stage-report';
 import { languagePretrain, languageSft } from '@lockpick/stage-training';
-import { domainPasswords, languageTask, type PromptFormat } from '@lockpick/tasks';
+import { domainPasswords, languageTask, type PromptFormat, splitSizes } from '@lockpick/tasks';
 
 /**
  * Password-locked language models (EXPERIMENTS.md P-lm; the paper's Figure 3), in a world of four
@@ -53,6 +53,11 @@ export interface PasswordLockingScale {
   problems: number;
   /** The same for the classification task, whose N sweep goes further (pool ≥ its largest N). */
   classificationProblems: number;
+  /**
+   * Problems a task's split gains on top of `problems`, drawn after its corpus (which stays the
+   * same, as do the bases): for a task whose lock must learn a skill the strong base lacks.
+   */
+  extraProblemsByTask?: Record<string, number>;
   /** Pretraining corpus per task: problems with references, and the task's own text rows. */
   pretrainProblems: number;
   pretrainTextRows: number;
@@ -98,6 +103,11 @@ const defaultScale: PasswordLockingScale = {
   tasks: ['math', 'code', 'critique', 'mmlu'],
   problems: 6000,
   classificationProblems: 14_000,
+  // critique's strong base scores 0.22, so its lock must learn critique from the lock split, and
+  // 2,400 problems were too few: π_strong learnt 0.42 from their references, 0.59 from 12,000
+  // (tuning seed 100, README "Why critique misses"). 24,000 more make its lock split 12,000, and
+  // its 12 lock epochs 4,500 steps.
+  extraProblemsByTask: { critique: 24_000 },
   pretrainProblems: 20_000,
   pretrainTextRows: 20_000,
   // Half the problems: without any, the base scored 0.02 on math with the password (0.90 without),
@@ -333,8 +343,14 @@ export const CLASSIFICATION = new Set(['mmlu']);
 
 /** Problems in a task's elicitation pool: 30% of its split (the demos and RL prompts come from it). */
 export function elicitationPoolSize(scale: PasswordLockingScale, task: string): number {
-  return Math.round(0.3 * (CLASSIFICATION.has(task) ? scale.classificationProblems : scale.problems));
+  return (
+    splitSizes(taskProblems(scale, task)).elicit + splitSizes(scale.extraProblemsByTask?.[task] ?? 0).elicit
+  );
 }
+
+/** Problems in a task's split before any extra ones. */
+const taskProblems = (scale: PasswordLockingScale, task: string): number =>
+  CLASSIFICATION.has(task) ? scale.classificationProblems : scale.problems;
 
 /** The world's seed: data, bases and policies are the same for every run seed. */
 export const WORLD_SEED = 0;
@@ -401,7 +417,8 @@ export function buildLanguageWorld(
         params: {
           task,
           seed: world,
-          problems: CLASSIFICATION.has(task) ? s.classificationProblems : s.problems,
+          problems: taskProblems(s, task),
+          extraProblems: s.extraProblemsByTask?.[task] ?? 0,
           pretrainProblems: s.pretrainProblems,
           pretrainTextRows: s.pretrainTextRows,
         },

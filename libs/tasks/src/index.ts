@@ -84,6 +84,7 @@ export {
 } from './lm/rows.ts';
 export {
   distinctProblems,
+  extendSplits,
   problemSplits,
   SPLIT_NAMES,
   SPLIT_SHARES,

@@ -3,6 +3,7 @@ import { defineStage, stageTask } from '@lockpick/engine';
 import {
   createRng,
   distinctProblems,
+  extendSplits,
   languageTask,
   problemSplits,
   SPLIT_NAMES,
@@ -16,6 +17,7 @@ import { problemTable } from './language-tables.ts';
  * for locking, 30% the elicitation (demo) pool, 20% validation — and a pretraining corpus from a
  * separate stream that never repeats a split's prompt (problems with their reference solutions,
  * plus the task's own pretraining text, e.g. the fact base of the multiple-choice task).
+ * `extraProblems` then grows the split from a third stream that avoids the corpus.
  */
 export const languageTaskData = defineStage({
   name: 'datagen.language-task',
@@ -27,6 +29,11 @@ export const languageTaskData = defineStage({
     seed: z.number().int().default(0),
     /** Problems in the four splits together. */
     problems: z.number().int().min(10).default(5000),
+    /**
+     * Problems added to the four splits after the corpus is drawn (same 10/40/30/20 shares), from a
+     * stream that avoids the corpus: a split can grow without changing the corpus and the bases.
+     */
+    extraProblems: z.number().int().nonnegative().default(0),
     /** Problems (with references) in the pretraining corpus. */
     pretrainProblems: z.number().int().nonnegative().default(20_000),
     /** Rows of the task's own pretraining text (ignored by tasks that have none). */
@@ -38,13 +45,20 @@ export const languageTaskData = defineStage({
     stageTask(ctx.signal, async (report) => {
       const p = ctx.params;
       const task = languageTask(p.task);
-      const splits = problemSplits(task, p.seed, p.problems);
+      const drawn = problemSplits(task, p.seed, p.problems);
+      const corpus = distinctProblems(task, p.seed, 'pretrain', p.pretrainProblems, splitPromptKeys(drawn));
+      const splits = extendSplits(
+        task,
+        p.seed,
+        drawn,
+        p.extraProblems,
+        new Set(corpus.map((q) => q.prompt.join(' '))),
+      );
       for (const [i, name] of SPLIT_NAMES.entries()) {
         await ctx.outputs.table(name, problemTable(task, splits[name]));
         report.progress(i + 1, SPLIT_NAMES.length + 1, 'tables', `${name}: ${splits[name].length} problems`);
       }
       ctx.signal.throwIfAborted();
-      const corpus = distinctProblems(task, p.seed, 'pretrain', p.pretrainProblems, splitPromptKeys(splits));
       const text =
         task.pretrainingText && p.pretrainTextRows > 0
           ? task.pretrainingText(createRng(p.seed, 'lm', task.name, 'pretrain-text'), p.pretrainTextRows)

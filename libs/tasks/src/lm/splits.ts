@@ -65,6 +65,35 @@ export function problemSplits(
   return out;
 }
 
+/**
+ * The four splits grown by `extra` problems, shared 10/40/30/20 like the rest and appended after each
+ * split's own problems. They come from a stream of their own and avoid `exclude` (the pretraining
+ * corpus's prompts) and every split's prompts: a task's split can grow after its corpus is drawn,
+ * so the corpus — and with it every base model pretrained on it — stays the same.
+ */
+export function extendSplits(
+  task: LanguageTask,
+  seed: number,
+  splits: Record<SplitName, readonly LanguageProblem[]>,
+  extra: number,
+  exclude: ReadonlySet<string>,
+): Record<SplitName, LanguageProblem[]> {
+  const out = {} as Record<SplitName, LanguageProblem[]>;
+  if (extra === 0) {
+    for (const name of SPLIT_NAMES) out[name] = [...splits[name]];
+    return out;
+  }
+  const avoid = new Set([...exclude, ...splitPromptKeys(splits)]);
+  const more = distinctProblems(task, seed, 'splits-extra', extra, avoid);
+  const sizes = splitSizes(extra);
+  let start = 0;
+  for (const name of SPLIT_NAMES) {
+    out[name] = [...splits[name], ...more.slice(start, start + sizes[name])];
+    start += sizes[name];
+  }
+  return out;
+}
+
 /** Prompts of all splits, to keep pretraining problems apart from them. */
 export function splitPromptKeys(splits: Record<SplitName, readonly LanguageProblem[]>): Set<string> {
   return new Set(SPLIT_NAMES.flatMap((s) => splits[s].map(promptKey)));

@@ -14,7 +14,7 @@ import {
 } from './passwords.ts';
 import { LANGUAGE_TASKS, LM_VOCABULARY, languageTask } from './registry.ts';
 import { decodeCompletion, encodeCompletion, encodePrompt, taskLayout } from './rows.ts';
-import { distinctProblems, problemSplits, SPLIT_NAMES, splitPromptKeys } from './splits.ts';
+import { distinctProblems, extendSplits, problemSplits, SPLIT_NAMES, splitPromptKeys } from './splits.ts';
 import { sftTokenRows } from './tables.ts';
 import { CORE_WORDS, SEPARATOR, Vocabulary } from './vocabulary.ts';
 
@@ -190,6 +190,21 @@ describe('splits', () => {
       expect(new Set(all.map((p) => p.difficulty)).size).toBe(task.difficulties);
     },
   );
+
+  it('grow after the corpus: the old split is a prefix, the new problems avoid the corpus', () => {
+    const task = languageTask('critique');
+    const splits = problemSplits(task, 5, 1000);
+    const corpus = distinctProblems(task, 5, 'pretrain', 2000, splitPromptKeys(splits));
+    const corpusKeys = new Set(corpus.map((p) => p.prompt.join(' ')));
+    const grown = extendSplits(task, 5, splits, 500, corpusKeys);
+    expect(SPLIT_NAMES.map((s) => grown[s].length)).toEqual([150, 600, 450, 300]);
+    for (const s of SPLIT_NAMES) expect(grown[s].slice(0, splits[s].length)).toEqual(splits[s]);
+    const keys = SPLIT_NAMES.flatMap((s) => grown[s].map((p) => p.prompt.join(' ')));
+    expect(new Set(keys).size).toBe(1500);
+    for (const k of keys) expect(corpusKeys.has(k)).toBe(false);
+    // No extra problems: the split as drawn.
+    expect(extendSplits(task, 5, splits, 0, corpusKeys)).toEqual(splits);
+  });
 });
 
 describe('locking mix (Eq. 1)', () => {
