@@ -47,13 +47,7 @@ export const languageTaskData = defineStage({
       const task = languageTask(p.task);
       const drawn = problemSplits(task, p.seed, p.problems);
       const corpus = distinctProblems(task, p.seed, 'pretrain', p.pretrainProblems, splitPromptKeys(drawn));
-      const splits = extendSplits(
-        task,
-        p.seed,
-        drawn,
-        p.extraProblems,
-        new Set(corpus.map((q) => q.prompt.join(' '))),
-      );
+      const splits = extendSplits(task, p.seed, drawn, p.extraProblems, corpus);
       for (const [i, name] of SPLIT_NAMES.entries()) {
         await ctx.outputs.table(name, problemTable(task, splits[name]));
         report.progress(i + 1, SPLIT_NAMES.length + 1, 'tables', `${name}: ${splits[name].length} problems`);

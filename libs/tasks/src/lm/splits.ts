@@ -67,8 +67,8 @@ export function problemSplits(
 
 /**
  * The four splits grown by `extra` problems, shared 10/40/30/20 like the rest and appended after each
- * split's own problems. They come from a stream of their own and avoid `exclude` (the pretraining
- * corpus's prompts) and every split's prompts: a task's split can grow after its corpus is drawn,
+ * split's own problems. They come from a stream of their own and avoid the `corpus`'s prompts and
+ * every split's prompts: a task's split can grow after its corpus is drawn,
  * so the corpus — and with it every base model pretrained on it — stays the same.
  */
 export function extendSplits(
@@ -76,14 +76,14 @@ export function extendSplits(
   seed: number,
   splits: Record<SplitName, readonly LanguageProblem[]>,
   extra: number,
-  exclude: ReadonlySet<string>,
+  corpus: readonly LanguageProblem[],
 ): Record<SplitName, LanguageProblem[]> {
   const out = {} as Record<SplitName, LanguageProblem[]>;
   if (extra === 0) {
     for (const name of SPLIT_NAMES) out[name] = [...splits[name]];
     return out;
   }
-  const avoid = new Set([...exclude, ...splitPromptKeys(splits)]);
+  const avoid = new Set([...corpus.map(promptKey), ...splitPromptKeys(splits)]);
   const more = distinctProblems(task, seed, 'splits-extra', extra, avoid);
   const sizes = splitSizes(extra);
   let start = 0;

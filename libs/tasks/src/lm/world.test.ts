@@ -196,14 +196,14 @@ describe('splits', () => {
     const splits = problemSplits(task, 5, 1000);
     const corpus = distinctProblems(task, 5, 'pretrain', 2000, splitPromptKeys(splits));
     const corpusKeys = new Set(corpus.map((p) => p.prompt.join(' ')));
-    const grown = extendSplits(task, 5, splits, 500, corpusKeys);
+    const grown = extendSplits(task, 5, splits, 500, corpus);
     expect(SPLIT_NAMES.map((s) => grown[s].length)).toEqual([150, 600, 450, 300]);
     for (const s of SPLIT_NAMES) expect(grown[s].slice(0, splits[s].length)).toEqual(splits[s]);
     const keys = SPLIT_NAMES.flatMap((s) => grown[s].map((p) => p.prompt.join(' ')));
     expect(new Set(keys).size).toBe(1500);
     for (const k of keys) expect(corpusKeys.has(k)).toBe(false);
     // No extra problems: the split as drawn.
-    expect(extendSplits(task, 5, splits, 0, corpusKeys)).toEqual(splits);
+    expect(extendSplits(task, 5, splits, 0, corpus)).toEqual(splits);
   });
 });
 
