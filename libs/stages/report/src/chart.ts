@@ -145,8 +145,8 @@ export function seriesChartSpec(chart: SeriesChart): ChartSpec {
     $schema: SCHEMA,
     title: {
       text: chart.title,
-      // The published values' legend only where there are some.
-      subtitle: `lines: ours, mean over seeds (band: 95% interval)${chart.series.some((x) => x.paper) ? '; hollow diamonds: published' : ''}`,
+      // The band's and the published values' legends only where there are some.
+      subtitle: `lines: ours, mean over seeds${chart.series.some((x) => x.ci) ? ' (band: 95% interval)' : ''}${chart.series.some((x) => x.paper) ? '; hollow diamonds: published' : ''}`,
     },
     width: 520,
     height: 300,

@@ -83,6 +83,11 @@ it('compares each format lock with the password lock, by SFT and by expert itera
   ]);
   expect(readNumbers(figure, 'math_format-reversed')[1]).toBeCloseTo(0.92, 6);
   expect(readNumbers(figure, 'math_format-reversed_share')[2]).toBeCloseTo(0.725, 6);
+  // Every seed recovers the same share here, so its interval is 0; the chart draws it as a band.
+  expect(readNumbers(figure, 'math_format-reversed_share_ci95')[2]).toBeCloseTo(0, 6);
+  const chart = figure.schema.metadata.get('lockpick.vega-lite') ?? '';
+  expect(chart).toContain('math_format-reversed_share_ci95');
+  expect(chart).toContain('band: 95% interval');
   const findings = await store.readTable(outputs.findings);
   expect(readStrings(findings, 'subject')).toEqual([
     'math, reversed prompts, SFT on 4 demos',

@@ -111,6 +111,7 @@ export const settingVariationReport = defineStage({
         figure[column(c)] = [];
         figure[`${column(c)}_ci95`] = [];
         figure[`${column(c)}_share`] = [];
+        figure[`${column(c)}_share_ci95`] = [];
       }
       const push = (
         label: string,
@@ -124,9 +125,9 @@ export const settingVariationReport = defineStage({
           const s = meanInterval([...perSeed.values()]);
           figure[column(c)].push(round4(s.mean));
           figure[`${column(c)}_ci95`].push(round4(s.ci95));
-          figure[`${column(c)}_share`].push(
-            round4(meanInterval([...shares(c.task, c.lock, perSeed).values()]).mean),
-          );
+          const share = meanInterval([...shares(c.task, c.lock, perSeed).values()]);
+          figure[`${column(c)}_share`].push(round4(share.mean));
+          figure[`${column(c)}_share_ci95`].push(round4(share.ci95));
         }
       };
       push('locked, weak setting (no password / weak format)', null, (c) => level(c.task, c.lock, false));
@@ -181,6 +182,7 @@ export const settingVariationReport = defineStage({
         yLabel: 'share of the lock’s gap recovered',
         series: present.map((c) => ({
           column: `${column(c)}_share`,
+          ci: `${column(c)}_share_ci95`,
           label: p.tasks.length > 1 ? `${c.title}, ${c.lock.title}` : c.lock.title,
         })),
       });
