@@ -56,7 +56,11 @@ it('compares each format lock with the password lock, by SFT and by expert itera
     // The format lock answers strongly in the reversed format, weakly in the plain one.
     score({ seed, policy: 'locked', source: 'format-reversed', format: 'plain' }, 0.1),
     score({ seed, policy: 'locked', source: 'format-reversed', format: 'reversed' }, 0.9),
-    score({ seed, policy: 'elicited', source: 'format-reversed', demos: 4, epochs: 64 }, 0.68),
+    // Its share varies by seed (0.7125, 0.725, 0.7375), so the share has an interval to draw.
+    score(
+      { seed, policy: 'elicited', source: 'format-reversed', demos: 4, epochs: 64 },
+      0.68 + 0.01 * (seed - 2),
+    ),
     score({ seed, policy: 'expert-iteration', source: 'format-reversed' }, 0.3),
   ]);
   const { outputs } = await runStageOnce(settingVariationReport, store, {
@@ -83,8 +87,11 @@ it('compares each format lock with the password lock, by SFT and by expert itera
   ]);
   expect(readNumbers(figure, 'math_format-reversed')[1]).toBeCloseTo(0.92, 6);
   expect(readNumbers(figure, 'math_format-reversed_share')[2]).toBeCloseTo(0.725, 6);
-  // Every seed recovers the same share here, so its interval is 0; the chart draws it as a band.
-  expect(readNumbers(figure, 'math_format-reversed_share_ci95')[2]).toBeCloseTo(0, 6);
+  // The share's 95% half-width over the three seeds: t(0.975, 2) · 0.0125 / √3; drawn as a band.
+  expect(readNumbers(figure, 'math_format-reversed_share_ci95')[2]).toBeCloseTo(
+    (4.303 * 0.0125) / Math.sqrt(3),
+    3,
+  );
   const chart = figure.schema.metadata.get('lockpick.vega-lite') ?? '';
   expect(chart).toContain('math_format-reversed_share_ci95');
   expect(chart).toContain('band: 95% interval');
