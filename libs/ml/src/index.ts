@@ -53,6 +53,7 @@ export {
   matMul,
   tokenLogProbs,
   transpose2d,
+  useAttentionKernel,
 } from './ops.ts';
 export {
   Optimizer,

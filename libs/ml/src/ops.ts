@@ -11,7 +11,9 @@
  * tf.matMul / tf.gather directly. (Measurements: see libs/ml/README.md.)
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { attentionBackward, attentionForward, attentionKernelFits } from './attention-kernel.ts';
 import './gradients.ts';
+import { isWasmBackendLike } from './wasm-kernels.ts';
 
 type GradSave = (tensors: tf.Tensor[]) => void;
 type CustomGradFn = Parameters<typeof tf.customGrad>[0];
@@ -371,6 +373,119 @@ function joinQkv(parts: tf.Tensor3D[], rows: number, width: number): tf.Tensor2D
  * below is `batchedByDepthwise`, and the layout transposes it needs are explicit.
  */
 export function causalSelfAttention(qkv: tf.Tensor2D, time: number, heads: number): tf.Tensor2D {
+  if (attentionKernelOn && attentionKernelFits(qkv.shape[1] / 3, heads)) {
+    const backend = tf.getBackend();
+    if (backend === 'wasm' || backend === 'cpu') return kernelAttention(qkv, time, heads);
+  }
+  return stockAttention(qkv, time, heads);
+}
+
+let attentionKernelOn = true;
+
+/**
+ * Switch the hand-written attention kernel (attention-kernel.ts) off or on again; off, attention is
+ * built from stock tfjs kernels. For benchmarks and the kernel's own tests.
+ */
+export function useAttentionKernel(on: boolean): void {
+  attentionKernelOn = on;
+}
+
+/**
+ * causalSelfAttention by the WebAssembly kernels of assembly/attention.ts, registered as kernels of
+ * the wasm and cpu backends (one forward, one backward): the causal upper triangle is skipped and
+ * nothing is transposed. Only the input is saved; the backward kernel recomputes the softmax.
+ * On wasm the kernels read their inputs straight from the backend's memory: dataSync would copy
+ * them into fresh arrays first, which cost as much as the attention itself (measured).
+ */
+const ATTENTION = 'LockpickAttention';
+const ATTENTION_GRAD = 'LockpickAttentionGrad';
+
+interface AttentionAttrs {
+  time: number;
+  heads: number;
+}
+
+interface KernelBackend {
+  readSync(dataId: tf.DataId): unknown;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
+}
+
+/** A float32 tensor's values: a view of wasm memory, or the cpu backend's own array. */
+function valuesOf(backend: unknown, t: tf.TensorInfo): Float32Array {
+  if (isWasmBackendLike(backend)) return backend.typedArrayFromHeap(t) as Float32Array;
+  return (backend as KernelBackend).readSync(t.dataId) as Float32Array;
+}
+
+/** A new float32 tensor holding a copy of `values`. */
+function outputOf(backend: unknown, shape: number[], values: Float32Array): tf.TensorInfo {
+  if (isWasmBackendLike(backend)) {
+    const out = backend.makeOutput(shape, 'float32');
+    backend.typedArrayFromHeap(out).set(values);
+    return out;
+  }
+  return (backend as KernelBackend).makeTensorInfo(shape, 'float32', values.slice());
+}
+
+function registerAttentionKernels(backendName: 'wasm' | 'cpu'): void {
+  if (tf.getKernel(ATTENTION, backendName)) return;
+  tf.registerKernel({
+    kernelName: ATTENTION,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { qkv } = inputs as { qkv: tf.TensorInfo };
+      const { time, heads } = attrs as unknown as AttentionAttrs;
+      const [rows, cols] = qkv.shape;
+      let result: tf.TensorInfo | undefined;
+      attentionForward(valuesOf(backend, qkv), time, rows / time, heads, (out) => {
+        result = outputOf(backend, [rows, cols / 3], out);
+      });
+      return result!;
+    },
+  });
+  tf.registerKernel({
+    kernelName: ATTENTION_GRAD,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { qkv, dy } = inputs as { qkv: tf.TensorInfo; dy: tf.TensorInfo };
+      const { time, heads } = attrs as unknown as AttentionAttrs;
+      const [rows, cols] = qkv.shape;
+      let result: tf.TensorInfo | undefined;
+      const values = valuesOf(backend, qkv);
+      attentionBackward(values, valuesOf(backend, dy), time, rows / time, heads, (dQkv) => {
+        result = outputOf(backend, [rows, cols], dQkv);
+      });
+      return result!;
+    },
+  });
+}
+registerAttentionKernels('wasm');
+registerAttentionKernels('cpu');
+
+tf.registerGradient({
+  kernelName: ATTENTION,
+  inputsToSave: ['qkv'],
+  gradFunc: (dy, saved, attrs) => {
+    const [qkv] = saved;
+    return {
+      qkv: () =>
+        tf
+          .engine()
+          .runKernel(
+            ATTENTION_GRAD,
+            { qkv, dy: dy as tf.Tensor },
+            attrs as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor,
+    };
+  },
+});
+
+function kernelAttention(qkv: tf.Tensor2D, time: number, heads: number): tf.Tensor2D {
+  const attrs: AttentionAttrs = { time, heads };
+  return tf.engine().runKernel(ATTENTION, { qkv }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+/** causalSelfAttention from stock tfjs kernels (any backend, any head size). */
+function stockAttention(qkv: tf.Tensor2D, time: number, heads: number): tf.Tensor2D {
   const rows = qkv.shape[0];
   const width = qkv.shape[1] / 3;
   const c = (rows / time) * heads;

@@ -20,7 +20,7 @@ interface WasmBackendLike {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
-function isWasmBackendLike(backend: unknown): backend is WasmBackendLike {
+export function isWasmBackendLike(backend: unknown): backend is WasmBackendLike {
   const b = backend as Partial<WasmBackendLike>;
   return (
     typeof b.incRef === 'function' &&
