@@ -53,7 +53,7 @@ export {
   matMul,
   tokenLogProbs,
   transpose2d,
-  useAttentionKernel,
+  useSimdKernels,
 } from './ops.ts';
 export {
   Optimizer,

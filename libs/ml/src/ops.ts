@@ -11,7 +11,14 @@
  * tf.matMul / tf.gather directly. (Measurements: see libs/ml/README.md.)
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { attentionBackward, attentionForward, attentionKernelFits } from './attention-kernel.ts';
+import {
+  attentionBackward,
+  attentionForward,
+  attentionKernelFits,
+  embeddingBackward,
+  embeddingForward,
+  embeddingKernelFits,
+} from './simd-kernels.ts';
 import './gradients.ts';
 import { isWasmBackendLike } from './wasm-kernels.ts';
 
@@ -30,6 +37,49 @@ function customOp<I extends tf.Tensor[], O extends tf.Tensor>(
     return f(args.slice(0, -1) as I, save);
   }) as unknown as CustomGradFn);
   return (...inputs: I) => op(...inputs) as O;
+}
+
+let simdKernelsOn = true;
+
+/**
+ * Switch ml's own WebAssembly kernels (simd-kernels.ts: embedding and attention) off or on again;
+ * off, those ops are built from stock tfjs kernels. For benchmarks and the kernels' own tests.
+ */
+export function useSimdKernels(on: boolean): void {
+  simdKernelsOn = on;
+}
+
+/** The kernels are registered for the wasm and cpu backends (tfjs-node has fast kernels of its own). */
+function simdKernelsApply(): boolean {
+  const backend = tf.getBackend();
+  return simdKernelsOn && (backend === 'wasm' || backend === 'cpu');
+}
+
+interface KernelBackend {
+  readSync(dataId: tf.DataId): unknown;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
+}
+
+/** A tensor's values: a view of wasm memory, or the cpu backend's own array. */
+function valuesOf<T extends Float32Array | Int32Array>(backend: unknown, t: tf.TensorInfo): T {
+  if (isWasmBackendLike(backend)) return backend.typedArrayFromHeap(t) as T;
+  return (backend as KernelBackend).readSync(t.dataId) as T;
+}
+
+/** A new float32 tensor holding a copy of `values`. */
+function outputOf(backend: unknown, shape: number[], values: Float32Array): tf.TensorInfo {
+  if (isWasmBackendLike(backend)) {
+    const out = backend.makeOutput(shape, 'float32');
+    backend.typedArrayFromHeap(out).set(values);
+    return out;
+  }
+  return (backend as KernelBackend).makeTensorInfo(shape, 'float32', values.slice());
+}
+
+/** Registers a kernel for both backends the SIMD kernels serve. */
+function registerSimdKernel(kernelName: string, kernelFunc: tf.KernelFunc): void {
+  for (const backendName of ['wasm', 'cpu'])
+    if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc });
 }
 
 /**
@@ -290,13 +340,28 @@ export function layerNorm(
  */
 export function embedding(table: tf.Tensor2D, indices: Int32Array, idsPerRow = 1): tf.Tensor2D {
   const rows = table.shape[0];
+  for (const id of indices)
+    if (id < 0 || id >= rows) throw new RangeError(`embedding: id ${id} out of range [0, ${rows})`);
+  if (simdKernelsApply() && embeddingKernelFits(table.shape[1]))
+    return tf
+      .engine()
+      .runKernel(
+        EMBEDDING,
+        { table, indices: tf.tensor2d(indices, [indices.length / idsPerRow, idsPerRow], 'int32') },
+        {},
+      ) as tf.Tensor2D;
+  return stockEmbedding(table, indices, idsPerRow);
+}
+
+/** `embedding` as a multi-hot matrix times the table (any backend, any width). */
+function stockEmbedding(table: tf.Tensor2D, indices: Int32Array, idsPerRow: number): tf.Tensor2D {
+  const rows = table.shape[0];
   const n = indices.length / idsPerRow;
   const hot = new Float32Array(n * rows);
   const hotT = new Float32Array(rows * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < idsPerRow; j++) {
       const id = indices[i * idsPerRow + j];
-      if (id < 0 || id >= rows) throw new RangeError(`embedding: id ${id} out of range [0, ${rows})`);
       hot[i * rows + id] += 1;
       hotT[id * n + i] += 1;
     }
@@ -310,6 +375,57 @@ export function embedding(table: tf.Tensor2D, indices: Int32Array, idsPerRow = 1
   });
   return op(table);
 }
+
+/** `embedding` by the SIMD kernels: rows summed by index, the gradient scattered back. */
+const EMBEDDING = 'LockpickEmbedding';
+const EMBEDDING_GRAD = 'LockpickEmbeddingGrad';
+
+registerSimdKernel(EMBEDDING, ({ inputs, backend }) => {
+  const { table, indices } = inputs as { table: tf.TensorInfo; indices: tf.TensorInfo };
+  const [n, perRow] = indices.shape;
+  const width = table.shape[1];
+  let result: tf.TensorInfo | undefined;
+  embeddingForward(valuesOf(backend, table), width, valuesOf(backend, indices), perRow, (out) => {
+    result = outputOf(backend, [n, width], out);
+  });
+  return result!;
+});
+registerSimdKernel(EMBEDDING_GRAD, ({ inputs, backend, attrs }) => {
+  const { dy, indices } = inputs as { dy: tf.TensorInfo; indices: tf.TensorInfo };
+  const { rows } = attrs as unknown as { rows: number };
+  const width = dy.shape[1];
+  let result: tf.TensorInfo | undefined;
+  embeddingBackward(
+    valuesOf(backend, dy),
+    width,
+    valuesOf(backend, indices),
+    indices.shape[1],
+    rows,
+    (dTable) => {
+      result = outputOf(backend, [rows, width], dTable);
+    },
+  );
+  return result!;
+});
+
+tf.registerGradient({
+  kernelName: EMBEDDING,
+  inputsToSave: ['table', 'indices'],
+  gradFunc: (dy, saved) => {
+    const [table, indices] = saved;
+    return {
+      table: () =>
+        tf.engine().runKernel(
+          EMBEDDING_GRAD,
+          { dy: dy as tf.Tensor, indices },
+          {
+            rows: table.shape[0],
+          },
+        ) as tf.Tensor,
+      indices: () => tf.zerosLike(indices),
+    };
+  },
+});
 
 /** Additive causal mask [t, 1, t]: 0 where key j ≤ query i, −1e9 above the diagonal. */
 const causalMasks = new Map<number, Float32Array>();
@@ -373,25 +489,13 @@ function joinQkv(parts: tf.Tensor3D[], rows: number, width: number): tf.Tensor2D
  * below is `batchedByDepthwise`, and the layout transposes it needs are explicit.
  */
 export function causalSelfAttention(qkv: tf.Tensor2D, time: number, heads: number): tf.Tensor2D {
-  if (attentionKernelOn && attentionKernelFits(qkv.shape[1] / 3, heads)) {
-    const backend = tf.getBackend();
-    if (backend === 'wasm' || backend === 'cpu') return kernelAttention(qkv, time, heads);
-  }
+  if (simdKernelsApply() && attentionKernelFits(qkv.shape[1] / 3, heads))
+    return kernelAttention(qkv, time, heads);
   return stockAttention(qkv, time, heads);
 }
 
-let attentionKernelOn = true;
-
 /**
- * Switch the hand-written attention kernel (attention-kernel.ts) off or on again; off, attention is
- * built from stock tfjs kernels. For benchmarks and the kernel's own tests.
- */
-export function useAttentionKernel(on: boolean): void {
-  attentionKernelOn = on;
-}
-
-/**
- * causalSelfAttention by the WebAssembly kernels of assembly/attention.ts, registered as kernels of
+ * causalSelfAttention by the WebAssembly kernels of assembly/kernels.ts, registered as kernels of
  * the wasm and cpu backends (one forward, one backward): the causal upper triangle is skipped and
  * nothing is transposed. Only the input is saved; the backward kernel recomputes the softmax.
  * On wasm the kernels read their inputs straight from the backend's memory: dataSync would copy
@@ -405,61 +509,26 @@ interface AttentionAttrs {
   heads: number;
 }
 
-interface KernelBackend {
-  readSync(dataId: tf.DataId): unknown;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-}
-
-/** A float32 tensor's values: a view of wasm memory, or the cpu backend's own array. */
-function valuesOf(backend: unknown, t: tf.TensorInfo): Float32Array {
-  if (isWasmBackendLike(backend)) return backend.typedArrayFromHeap(t) as Float32Array;
-  return (backend as KernelBackend).readSync(t.dataId) as Float32Array;
-}
-
-/** A new float32 tensor holding a copy of `values`. */
-function outputOf(backend: unknown, shape: number[], values: Float32Array): tf.TensorInfo {
-  if (isWasmBackendLike(backend)) {
-    const out = backend.makeOutput(shape, 'float32');
-    backend.typedArrayFromHeap(out).set(values);
-    return out;
-  }
-  return (backend as KernelBackend).makeTensorInfo(shape, 'float32', values.slice());
-}
-
-function registerAttentionKernels(backendName: 'wasm' | 'cpu'): void {
-  if (tf.getKernel(ATTENTION, backendName)) return;
-  tf.registerKernel({
-    kernelName: ATTENTION,
-    backendName,
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { qkv } = inputs as { qkv: tf.TensorInfo };
-      const { time, heads } = attrs as unknown as AttentionAttrs;
-      const [rows, cols] = qkv.shape;
-      let result: tf.TensorInfo | undefined;
-      attentionForward(valuesOf(backend, qkv), time, rows / time, heads, (out) => {
-        result = outputOf(backend, [rows, cols / 3], out);
-      });
-      return result!;
-    },
+registerSimdKernel(ATTENTION, ({ inputs, backend, attrs }) => {
+  const { qkv } = inputs as { qkv: tf.TensorInfo };
+  const { time, heads } = attrs as unknown as AttentionAttrs;
+  const [rows, cols] = qkv.shape;
+  let result: tf.TensorInfo | undefined;
+  attentionForward(valuesOf(backend, qkv), time, rows / time, heads, (out) => {
+    result = outputOf(backend, [rows, cols / 3], out);
   });
-  tf.registerKernel({
-    kernelName: ATTENTION_GRAD,
-    backendName,
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { qkv, dy } = inputs as { qkv: tf.TensorInfo; dy: tf.TensorInfo };
-      const { time, heads } = attrs as unknown as AttentionAttrs;
-      const [rows, cols] = qkv.shape;
-      let result: tf.TensorInfo | undefined;
-      const values = valuesOf(backend, qkv);
-      attentionBackward(values, valuesOf(backend, dy), time, rows / time, heads, (dQkv) => {
-        result = outputOf(backend, [rows, cols], dQkv);
-      });
-      return result!;
-    },
+  return result!;
+});
+registerSimdKernel(ATTENTION_GRAD, ({ inputs, backend, attrs }) => {
+  const { qkv, dy } = inputs as { qkv: tf.TensorInfo; dy: tf.TensorInfo };
+  const { time, heads } = attrs as unknown as AttentionAttrs;
+  const [rows, cols] = qkv.shape;
+  let result: tf.TensorInfo | undefined;
+  attentionBackward(valuesOf(backend, qkv), valuesOf(backend, dy), time, rows / time, heads, (dQkv) => {
+    result = outputOf(backend, [rows, cols], dQkv);
   });
-}
-registerAttentionKernels('wasm');
-registerAttentionKernels('cpu');
+  return result!;
+});
 
 tf.registerGradient({
   kernelName: ATTENTION,

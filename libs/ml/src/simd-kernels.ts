@@ -1,9 +1,9 @@
 /**
- * The causal self-attention kernels of assembly/attention.ts (WebAssembly SIMD), on plain arrays:
- * ops.ts wraps them into a differentiable op for the wasm and cpu backends. The module has its own
+ * The kernels of assembly/kernels.ts (WebAssembly SIMD: embedding and causal self-attention), on
+ * plain arrays: ops.ts registers them as differentiable kernels of the wasm and cpu backends. The module has its own
  * memory; a call copies its inputs in and its outputs out (a memcpy each, small next to the work).
  */
-import { ATTENTION_WASM } from './attention-wasm.ts';
+import { KERNELS_WASM } from './kernels-wasm.ts';
 
 /** The WebAssembly API as far as it is used here (tsconfig's libs carry no WebAssembly types). */
 interface WasmMemory {
@@ -16,8 +16,25 @@ interface WasmApi {
 }
 const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: WasmApi };
 
-interface AttentionExports {
+interface KernelExports {
   memory: WasmMemory;
+  embeddingForward(
+    table: number,
+    indices: number,
+    out: number,
+    n: number,
+    perRow: number,
+    width: number,
+  ): void;
+  embeddingBackward(
+    dy: number,
+    indices: number,
+    dTable: number,
+    n: number,
+    perRow: number,
+    width: number,
+    rows: number,
+  ): void;
   scratchFloats(time: number, headDim: number): number;
   attentionForward(
     qkv: number,
@@ -40,11 +57,10 @@ interface AttentionExports {
   ): void;
 }
 
-let module: AttentionExports | undefined;
+let module: KernelExports | undefined;
 
-function kernels(): AttentionExports {
-  module ??= new wasm.Instance(new wasm.Module(Buffer.from(ATTENTION_WASM, 'base64')))
-    .exports as AttentionExports;
+function kernels(): KernelExports {
+  module ??= new wasm.Instance(new wasm.Module(Buffer.from(KERNELS_WASM, 'base64'))).exports as KernelExports;
   return module;
 }
 
@@ -104,4 +120,42 @@ export function attentionBackward(
   new Float32Array(memory.buffer, offsets[1], dOut.length).set(dOut);
   kernels().attentionBackward(offsets[0], offsets[1], offsets[2], offsets[3], time, batch, heads, headDim);
   take(new Float32Array(memory.buffer, offsets[2], qkv.length));
+}
+
+/** The embedding kernels need whole SIMD lanes along a row. */
+export function embeddingKernelFits(width: number): boolean {
+  return width % 4 === 0;
+}
+
+/** Rows of `table` [rows, width] summed by `indices` ([n, perRow], checked by the caller). */
+export function embeddingForward(
+  table: Float32Array,
+  width: number,
+  indices: Int32Array,
+  perRow: number,
+  take: (out: Float32Array) => void,
+): void {
+  const n = indices.length / perRow;
+  const { memory, offsets } = regions([table.length, indices.length, n * width]);
+  new Float32Array(memory.buffer, offsets[0], table.length).set(table);
+  new Int32Array(memory.buffer, offsets[1], indices.length).set(indices);
+  kernels().embeddingForward(offsets[0], offsets[1], offsets[2], n, perRow, width);
+  take(new Float32Array(memory.buffer, offsets[2], n * width));
+}
+
+/** The gradient of the table [rows, width] from the gradient of the summed rows dy [n, width]. */
+export function embeddingBackward(
+  dy: Float32Array,
+  width: number,
+  indices: Int32Array,
+  perRow: number,
+  rows: number,
+  take: (dTable: Float32Array) => void,
+): void {
+  const n = indices.length / perRow;
+  const { memory, offsets } = regions([dy.length, indices.length, rows * width]);
+  new Float32Array(memory.buffer, offsets[0], dy.length).set(dy);
+  new Int32Array(memory.buffer, offsets[1], indices.length).set(indices);
+  kernels().embeddingBackward(offsets[0], offsets[1], offsets[2], n, perRow, width, rows);
+  take(new Float32Array(memory.buffer, offsets[2], rows * width));
 }

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs script without types
-import { compileAttention, moduleText } from '../../../scripts/build-kernels.mjs';
-import { ATTENTION_WASM } from './attention-wasm.ts';
+import { compileKernels, moduleText } from '../../../scripts/build-kernels.mjs';
 import { initBackend } from './backend.ts';
-import { causalSelfAttention, useAttentionKernel } from './ops.ts';
+import { KERNELS_WASM } from './kernels-wasm.ts';
+import { causalSelfAttention, embedding, useSimdKernels } from './ops.ts';
 import { Random } from './random.ts';
 
 function randomQkv(rows: number, cols: number, seed: number): tf.Tensor2D {
@@ -17,7 +17,7 @@ function randomQkv(rows: number, cols: number, seed: number): tf.Tensor2D {
 
 /** Value and gradient of Σ attention(qkv) · weights, by the kernel or by stock tfjs kernels. */
 function attentionAndGradient(qkv: tf.Tensor2D, time: number, heads: number, kernel: boolean) {
-  useAttentionKernel(kernel);
+  useSimdKernels(kernel);
   try {
     return tf.tidy(() => {
       const rng = new Random(7);
@@ -31,7 +31,7 @@ function attentionAndGradient(qkv: tf.Tensor2D, time: number, heads: number, ker
       return { out, grad };
     });
   } finally {
-    useAttentionKernel(true);
+    useSimdKernels(true);
   }
 }
 
@@ -41,14 +41,68 @@ function maxAbsDifference(a: Float32Array, b: Float32Array): number {
   return worst;
 }
 
+/** Value and table gradient of Σ embedding(table, ids) · weights, by the kernel or stock kernels. */
+function embeddingAndGradient(table: tf.Tensor2D, ids: Int32Array, perRow: number, kernel: boolean) {
+  useSimdKernels(kernel);
+  try {
+    return tf.tidy(() => {
+      const rng = new Random(11);
+      const n = ids.length / perRow;
+      const weights = tf.tensor2d(
+        Float32Array.from({ length: n * table.shape[1] }, () => rng.normal()),
+        [n, table.shape[1]],
+      );
+      const f = (t: tf.Tensor) => tf.sum(tf.mul(embedding(t as tf.Tensor2D, ids, perRow), weights));
+      const out = embedding(table, ids, perRow).dataSync().slice() as Float32Array;
+      const grad = tf.grad(f)(table).dataSync().slice() as Float32Array;
+      return { out, grad };
+    });
+  } finally {
+    useSimdKernels(true);
+  }
+}
+
+describe('embedding kernel (WebAssembly)', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  for (const backend of ['wasm', 'cpu'] as const) {
+    it(`matches the multi-hot product and its gradient, repeated ids included (${backend})`, async () => {
+      await initBackend(backend);
+      try {
+        const rows = 23;
+        const table = randomQkv(rows, 8, 5);
+        const rng = new Random(3);
+        // two ids per row (a token and a position past the vocabulary), many rows sharing ids
+        const ids = Int32Array.from({ length: 2 * 40 }, (_, i) => (i % 2 ? 15 + rng.int(8) : rng.int(15)));
+        const ours = embeddingAndGradient(table, ids, 2, true);
+        const stock = embeddingAndGradient(table, ids, 2, false);
+        expect(maxAbsDifference(ours.out, stock.out)).toBeLessThan(1e-5);
+        expect(maxAbsDifference(ours.grad, stock.grad)).toBeLessThan(1e-5);
+        expect(Math.max(...ours.grad.map(Math.abs))).toBeGreaterThan(1e-2);
+        table.dispose();
+      } finally {
+        await initBackend('wasm');
+      }
+    });
+  }
+
+  it('refuses an id outside the table', () => {
+    const table = randomQkv(4, 8, 1);
+    expect(() => embedding(table, Int32Array.from([0, 4]), 1)).toThrow(/id 4 out of range \[0, 4\)/);
+    table.dispose();
+  });
+});
+
 describe('attention kernel (WebAssembly)', () => {
   beforeAll(async () => {
     await initBackend('wasm');
   });
 
   it('is the module its AssemblyScript source compiles to', async () => {
-    const text = moduleText(await compileAttention());
-    expect(text).toContain(ATTENTION_WASM);
+    const text = moduleText(await compileKernels());
+    expect(text).toContain(KERNELS_WASM);
   }, 60_000);
 
   // shapes: context not a multiple of 4, one row, head sizes 4, 8 and 16, as the models use
