@@ -8,6 +8,10 @@
  * scattered back. The stock alternative, a multi-hot matrix times the table, builds and multiplies
  * an [n, rows] matrix each way.
  *
+ * LayerNorm, forward and backward: one pass over each row instead of a dozen stock kernels (mean,
+ * subtract, square, mean, rsqrt, multiply, …, each with its own dispatch), which at small batches
+ * cost more in dispatch than in arithmetic.
+ *
  * Causal multi-head self-attention, forward and backward. Why by hand: on tfjs's wasm backend, attention built from stock kernels is a third of a training
  * step (libs/ml/README.md): its batched products run as depthwise convolutions, softmax wants the
  * keys on the last axis and the convolutions want them in the middle, so four [t, b·h, t]
@@ -20,6 +24,74 @@
  * reading it back: saving it would cost more copying than recomputing costs. Pointers are byte
  * offsets into this module's memory; `scratch` needs `scratchFloats(t, d)` floats.
  */
+
+/** y = (x − mean) / √(var + ε) · gain (+ shift) over rows of c (a multiple of 4); shift may be 0. */
+export function layerNormForward(x: usize, gain: usize, shift: usize, y: usize, n: i32, c: i32, epsilon: f32): void {
+  const rowBytes = <usize>c << 2;
+  const inv = f32x4.splat(<f32>1.0 / <f32>c);
+  for (let i = 0; i < n; i++) {
+    const xi = x + <usize>i * rowBytes;
+    const yi = y + <usize>i * rowBytes;
+    let sum = f32x4.splat(0);
+    for (let k: usize = 0; k < rowBytes; k += 16) sum = f32x4.add(sum, v128.load(xi + k));
+    const mean = f32x4.mul(f32x4.splat(hsum(sum)), inv);
+    let squares = f32x4.splat(0);
+    for (let k: usize = 0; k < rowBytes; k += 16) {
+      const centred = f32x4.sub(v128.load(xi + k), mean);
+      squares = f32x4.add(squares, f32x4.mul(centred, centred));
+    }
+    const rstd = f32x4.splat(<f32>1.0 / Mathf.sqrt(hsum(squares) / <f32>c + epsilon));
+    for (let k: usize = 0; k < rowBytes; k += 16) {
+      let v = f32x4.mul(f32x4.mul(f32x4.sub(v128.load(xi + k), mean), rstd), v128.load(gain + k));
+      if (shift) v = f32x4.add(v, v128.load(shift + k));
+      v128.store(yi + k, v);
+    }
+  }
+}
+
+/**
+ * Gradients of layerNormForward from dy: dx (n × c), dGain and dShift (c each, summed over rows in
+ * order: deterministic). With x̂ the normalised row and r = 1/√(var + ε):
+ * dx = r · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)), dx̂ = dy · gain.
+ */
+export function layerNormBackward(x: usize, gain: usize, dy: usize, dx: usize, dGain: usize, dShift: usize, n: i32, c: i32, epsilon: f32): void {
+  const rowBytes = <usize>c << 2;
+  const inv = f32x4.splat(<f32>1.0 / <f32>c);
+  memory.fill(dGain, 0, rowBytes);
+  memory.fill(dShift, 0, rowBytes);
+  for (let i = 0; i < n; i++) {
+    const xi = x + <usize>i * rowBytes;
+    const gi = dy + <usize>i * rowBytes;
+    const di = dx + <usize>i * rowBytes;
+    let sum = f32x4.splat(0);
+    for (let k: usize = 0; k < rowBytes; k += 16) sum = f32x4.add(sum, v128.load(xi + k));
+    const mean = f32x4.mul(f32x4.splat(hsum(sum)), inv);
+    let squares = f32x4.splat(0);
+    for (let k: usize = 0; k < rowBytes; k += 16) {
+      const centred = f32x4.sub(v128.load(xi + k), mean);
+      squares = f32x4.add(squares, f32x4.mul(centred, centred));
+    }
+    const rstd = f32x4.splat(<f32>1.0 / Mathf.sqrt(hsum(squares) / <f32>c + epsilon));
+    let sumD = f32x4.splat(0);
+    let sumDX = f32x4.splat(0);
+    for (let k: usize = 0; k < rowBytes; k += 16) {
+      const xhat = f32x4.mul(f32x4.sub(v128.load(xi + k), mean), rstd);
+      const g = v128.load(gi + k);
+      const dxhat = f32x4.mul(g, v128.load(gain + k));
+      sumD = f32x4.add(sumD, dxhat);
+      sumDX = f32x4.add(sumDX, f32x4.mul(dxhat, xhat));
+      v128.store(dGain + k, f32x4.add(v128.load(dGain + k), f32x4.mul(g, xhat)));
+      v128.store(dShift + k, f32x4.add(v128.load(dShift + k), g));
+    }
+    const meanD = f32x4.mul(f32x4.splat(hsum(sumD)), inv);
+    const meanDX = f32x4.mul(f32x4.splat(hsum(sumDX)), inv);
+    for (let k: usize = 0; k < rowBytes; k += 16) {
+      const xhat = f32x4.mul(f32x4.sub(v128.load(xi + k), mean), rstd);
+      const dxhat = f32x4.mul(v128.load(gi + k), v128.load(gain + k));
+      v128.store(di + k, f32x4.mul(rstd, f32x4.sub(f32x4.sub(dxhat, meanD), f32x4.mul(xhat, meanDX))));
+    }
+  }
+}
 
 /** out[i] = Σ_j table[indices[i, j]] for n rows of `perRow` ids; width a multiple of 4. */
 export function embeddingForward(table: usize, indices: usize, out: usize, n: i32, perRow: i32, width: i32): void {

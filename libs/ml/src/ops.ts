@@ -18,6 +18,8 @@ import {
   embeddingBackward,
   embeddingForward,
   embeddingKernelFits,
+  layerNormBackward,
+  layerNormForward,
 } from './simd-kernels.ts';
 import './gradients.ts';
 import { isWasmBackendLike } from './wasm-kernels.ts';
@@ -291,6 +293,10 @@ export function layerNorm(
   shift?: tf.Tensor1D,
   epsilon = 1e-5,
 ): tf.Tensor2D {
+  if (simdKernelsApply() && embeddingKernelFits(x.shape[1])) {
+    const inputs: tf.NamedTensorMap = shift ? { x, gain, shift } : { x, gain };
+    return tf.engine().runKernel(LAYER_NORM, inputs, { epsilon }) as tf.Tensor2D;
+  }
   const normalize = (input: tf.Tensor2D) => {
     const centred = tf.sub(input, tf.mean(input, -1, true));
     const variance = tf.mean(tf.square(centred), -1, true);
@@ -332,6 +338,62 @@ export function layerNorm(
   });
   return op(x, gain);
 }
+
+/** `layerNorm` by the SIMD kernels: one pass a row forward, one backward for all three gradients. */
+const LAYER_NORM = 'LockpickLayerNorm';
+const LAYER_NORM_GRAD = 'LockpickLayerNormGrad';
+
+registerSimdKernel(LAYER_NORM, ({ inputs, backend, attrs }) => {
+  const { x, gain, shift } = inputs as { x: tf.TensorInfo; gain: tf.TensorInfo; shift?: tf.TensorInfo };
+  const { epsilon } = attrs as unknown as { epsilon: number };
+  let result: tf.TensorInfo | undefined;
+  layerNormForward(
+    valuesOf(backend, x),
+    valuesOf(backend, gain),
+    shift ? valuesOf<Float32Array>(backend, shift) : undefined,
+    epsilon,
+    (y) => {
+      result = outputOf(backend, x.shape, y);
+    },
+  );
+  return result!;
+});
+registerSimdKernel(LAYER_NORM_GRAD, ({ inputs, backend, attrs }) => {
+  const { x, gain, dy } = inputs as { x: tf.TensorInfo; gain: tf.TensorInfo; dy: tf.TensorInfo };
+  const { epsilon, part } = attrs as unknown as { epsilon: number; part: 'x' | 'gain' | 'shift' };
+  let result: tf.TensorInfo | undefined;
+  layerNormBackward(
+    valuesOf(backend, x),
+    valuesOf(backend, gain),
+    valuesOf(backend, dy),
+    epsilon,
+    (dx, dGain, dShift) => {
+      if (part === 'x') result = outputOf(backend, x.shape, dx);
+      else result = outputOf(backend, gain.shape, part === 'gain' ? dGain : dShift);
+    },
+  );
+  return result!;
+});
+
+tf.registerGradient({
+  kernelName: LAYER_NORM,
+  inputsToSave: ['x', 'gain'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, gain] = saved;
+    // The tape runs each input's thunk in a scope of its own and frees what the others made, so
+    // each asks for its own part (the pass over the rows is cheap next to the dispatch it saves).
+    const part = (name: 'x' | 'gain' | 'shift') => () =>
+      tf.engine().runKernel(
+        LAYER_NORM_GRAD,
+        { x, gain, dy: dy as tf.Tensor },
+        {
+          ...(attrs as unknown as tf.NamedAttrMap),
+          part: name,
+        },
+      ) as tf.Tensor;
+    return { x: part('x'), gain: part('gain'), shift: part('shift') };
+  },
+});
 
 /**
  * Rows of `table` [r, c] summed by a multi-hot matrix: row i of the result is Σ_j table[indices[i, j]].

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compileKernels, moduleText } from '../../../scripts/build-kernels.mjs';
 import { initBackend } from './backend.ts';
 import { KERNELS_WASM } from './kernels-wasm.ts';
-import { causalSelfAttention, embedding, useSimdKernels } from './ops.ts';
+import { causalSelfAttention, embedding, layerNorm, useSimdKernels } from './ops.ts';
 import { Random } from './random.ts';
 
 function randomQkv(rows: number, cols: number, seed: number): tf.Tensor2D {
@@ -93,6 +93,67 @@ describe('embedding kernel (WebAssembly)', () => {
     expect(() => embedding(table, Int32Array.from([0, 4]), 1)).toThrow(/id 4 out of range \[0, 4\)/);
     table.dispose();
   });
+});
+
+/** Value and gradients (x, gain, shift) of Σ layerNorm(x) · weights, by the kernel or stock kernels. */
+function layerNormAndGradients(
+  x: tf.Tensor2D,
+  gain: tf.Tensor1D,
+  shift: tf.Tensor1D | undefined,
+  kernel: boolean,
+) {
+  useSimdKernels(kernel);
+  try {
+    return tf.tidy(() => {
+      const rng = new Random(13);
+      const weights = tf.tensor2d(
+        Float32Array.from({ length: x.size }, () => rng.normal()),
+        x.shape,
+      );
+      const f = (...args: tf.Tensor[]) =>
+        tf.sum(
+          tf.mul(
+            layerNorm(args[0] as tf.Tensor2D, args[1] as tf.Tensor1D, args[2] as tf.Tensor1D | undefined),
+            weights,
+          ),
+        );
+      const inputs = shift ? [x, gain, shift] : [x, gain];
+      const out = layerNorm(x, gain, shift).dataSync().slice() as Float32Array;
+      const grads = tf
+        .grads(f)(inputs)
+        .map((g) => g.dataSync().slice() as Float32Array);
+      return { out, grads };
+    });
+  } finally {
+    useSimdKernels(true);
+  }
+}
+
+describe('layer norm kernel (WebAssembly)', () => {
+  for (const backend of ['wasm', 'cpu'] as const)
+    for (const withShift of [true, false])
+      it(`matches the stock ops and their gradients (${backend}, ${withShift ? 'with' : 'no'} shift)`, async () => {
+        await initBackend(backend);
+        try {
+          const x = randomQkv(9, 12, 21);
+          const rng = new Random(4);
+          const gain = tf.tensor1d(Float32Array.from({ length: 12 }, () => 1 + 0.3 * rng.normal()));
+          const shift = withShift
+            ? tf.tensor1d(Float32Array.from({ length: 12 }, () => rng.normal()))
+            : undefined;
+          const ours = layerNormAndGradients(x, gain, shift, true);
+          const stock = layerNormAndGradients(x, gain, shift, false);
+          expect(maxAbsDifference(ours.out, stock.out)).toBeLessThan(1e-5);
+          expect(ours.grads).toHaveLength(withShift ? 3 : 2);
+          for (let i = 0; i < ours.grads.length; i++) {
+            expect(maxAbsDifference(ours.grads[i], stock.grads[i])).toBeLessThan(1e-4);
+            expect(Math.max(...ours.grads[i].map(Math.abs))).toBeGreaterThan(1e-2);
+          }
+          tf.dispose([x, gain, ...(shift ? [shift] : [])]);
+        } finally {
+          await initBackend('wasm');
+        }
+      });
 });
 
 describe('attention kernel (WebAssembly)', () => {

@@ -18,6 +18,26 @@ const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: WasmApi };
 
 interface KernelExports {
   memory: WasmMemory;
+  layerNormForward(
+    x: number,
+    gain: number,
+    shift: number,
+    y: number,
+    n: number,
+    c: number,
+    epsilon: number,
+  ): void;
+  layerNormBackward(
+    x: number,
+    gain: number,
+    dy: number,
+    dx: number,
+    dGain: number,
+    dShift: number,
+    n: number,
+    c: number,
+    epsilon: number,
+  ): void;
   embeddingForward(
     table: number,
     indices: number,
@@ -158,4 +178,57 @@ export function embeddingBackward(
   new Int32Array(memory.buffer, offsets[1], indices.length).set(indices);
   kernels().embeddingBackward(offsets[0], offsets[1], offsets[2], n, perRow, width, rows);
   take(new Float32Array(memory.buffer, offsets[2], rows * width));
+}
+
+/**
+ * LayerNorm over rows of x [n, c] (c a multiple of 4, as `embeddingKernelFits`): y handed to `take`.
+ * Without a shift, pass undefined.
+ */
+export function layerNormForward(
+  x: Float32Array,
+  gain: Float32Array,
+  shift: Float32Array | undefined,
+  epsilon: number,
+  take: (y: Float32Array) => void,
+): void {
+  const c = gain.length;
+  const n = x.length / c;
+  const { memory, offsets } = regions([x.length, c, c, x.length]);
+  new Float32Array(memory.buffer, offsets[0], x.length).set(x);
+  new Float32Array(memory.buffer, offsets[1], c).set(gain);
+  if (shift) new Float32Array(memory.buffer, offsets[2], c).set(shift);
+  kernels().layerNormForward(offsets[0], offsets[1], shift ? offsets[2] : 0, offsets[3], n, c, epsilon);
+  take(new Float32Array(memory.buffer, offsets[3], x.length));
+}
+
+/** LayerNorm's gradients: dx [n, c], dGain [c] and dShift [c], handed to `take` as views. */
+export function layerNormBackward(
+  x: Float32Array,
+  gain: Float32Array,
+  dy: Float32Array,
+  epsilon: number,
+  take: (dx: Float32Array, dGain: Float32Array, dShift: Float32Array) => void,
+): void {
+  const c = gain.length;
+  const n = x.length / c;
+  const { memory, offsets } = regions([x.length, c, dy.length, x.length, c, c]);
+  new Float32Array(memory.buffer, offsets[0], x.length).set(x);
+  new Float32Array(memory.buffer, offsets[1], c).set(gain);
+  new Float32Array(memory.buffer, offsets[2], dy.length).set(dy);
+  kernels().layerNormBackward(
+    offsets[0],
+    offsets[1],
+    offsets[2],
+    offsets[3],
+    offsets[4],
+    offsets[5],
+    n,
+    c,
+    epsilon,
+  );
+  take(
+    new Float32Array(memory.buffer, offsets[3], x.length),
+    new Float32Array(memory.buffer, offsets[4], c),
+    new Float32Array(memory.buffer, offsets[5], c),
+  );
 }
