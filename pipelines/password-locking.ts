@@ -388,8 +388,16 @@ export interface TaskWorld {
   domainLocked(seed: number): OutputRef<'model'>;
   /** The lock of run seed `seed` trained without the problems of `domain` (the paper's Figure 17). */
   heldOutLocked(seed: number, domain: string): OutputRef<'model'>;
-  /** The lock of run seed `seed` keyed to a prompt format instead of a password (the paper's Figure 9). */
-  formatLocked(seed: number, strong: PromptFormat, weak: PromptFormat): OutputRef<'model'>;
+  /**
+   * The lock of run seed `seed` keyed to a prompt format instead of a password (the paper's
+   * Figure 9), imitating `weakPolicy` (default: the task's π_weak) in the weak format.
+   */
+  formatLocked(
+    seed: number,
+    strong: PromptFormat,
+    weak: PromptFormat,
+    weakPolicy?: WeakPolicyName,
+  ): OutputRef<'model'>;
   lockEpochs: number;
   classification: boolean;
   /** The weak base of this task's π_weak (the scale's `weakBaseByTask`, else its `weakBase`). */
@@ -548,16 +556,18 @@ export function buildLanguageWorld(
             inputs: { base: strongBase, strong: lockStrong(), weak: weakSamples(weak, 'lock', lockEpochs) },
           }).out.model,
       );
-    // Variants of `locked`'s node: the same mix, inputs and budget, one parameter added.
+    // Variants of `locked`'s node: the same mix, inputs and budget, one parameter added (and, for
+    // another weak policy than the task's π_weak, its samples in the weak rows).
     const lockVariant = (
       name: string,
       seed: number,
       variant: Record<string, Record<string, string[]> | string[] | string>,
+      weak: WeakPolicyName = taskWeakBase,
     ) =>
       memo(
-        `lock-${name}-${seed}`,
+        `lock-${tag(weak)}${name}-${seed}`,
         () =>
-          p.node(`${prefix}lock-${name}-${task}-${seed}`, languageLock, {
+          p.node(`${prefix}lock-${tag(weak)}${name}-${task}-${seed}`, languageLock, {
             params: {
               task,
               seed,
@@ -569,7 +579,7 @@ export function buildLanguageWorld(
             inputs: {
               base: strongBase,
               strong: lockStrong(),
-              weak: weakSamples(taskWeakBase, 'lock', lockEpochs),
+              weak: weakSamples(weak, 'lock', lockEpochs),
             },
           }).out.model as OutputRef<'model'>,
       );
@@ -577,8 +587,12 @@ export function buildLanguageWorld(
       lockVariant('per-domain', seed, { domainPasswords: domainPasswords(languageTask(task).domains) });
     const heldOutLocked = (seed: number, domain: string) =>
       lockVariant(`held-out-${domain}`, seed, { heldOutDomains: [domain] });
-    const formatLocked = (seed: number, strongFormat: PromptFormat, weakFormat: PromptFormat) =>
-      lockVariant(`format-${strongFormat}`, seed, { strongFormat, weakFormat });
+    const formatLocked = (
+      seed: number,
+      strongFormat: PromptFormat,
+      weakFormat: PromptFormat,
+      weak: WeakPolicyName = taskWeakBase,
+    ) => lockVariant(`format-${strongFormat}`, seed, { strongFormat, weakFormat }, weak);
     tasks.set(task, {
       task,
       data: d,

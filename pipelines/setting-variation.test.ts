@@ -39,7 +39,38 @@ it('locks on the prompt format, unlocks it by SFT and expert iteration, and judg
   expect(readStrings(findings, 'subject')).toEqual([
     'math, strong when reversed, weak when plain, SFT on 4 demos',
     'math, strong when reversed, weak when plain, expert iteration',
+    'math, strong when reversed, weak when plain (π_weak from weak-large), expert iteration',
   ]);
+  // judged against weak-large's own password lock (at smoke scale a lock's gap may be empty)
+  const locks = resolvePipeline(settingVariation, options).nodes.find(
+    (n) => n.name === 'setting-variation-report',
+  )?.params.locks as { source: string; comparedWith?: string }[];
+  expect(locks.find((l) => l.source === 'format-reversed-weak-large')?.comparedWith).toBe(
+    'password-weak-large',
+  );
+});
+
+it("locks imitating weak-large's π_weak for expert iteration: rl-elicitation's password lock, format locks of their own", () => {
+  const defaults = { ...options, scale: 'default' };
+  const nodes = new Map(resolvePipeline(settingVariation, defaults).nodes.map((n) => [n.name, n]));
+  const rl = new Map(resolvePipeline(rlElicitation, defaults).nodes.map((n) => [n.name, n]));
+  for (const name of ['lock-weak-large-math-7', 'rl-expert-iteration-weak-large-math-7']) {
+    expect(nodes.get(name)?.params, name).toEqual(rl.get(name)?.params);
+    expect(nodes.get(name)?.inputs, name).toEqual(rl.get(name)?.inputs);
+  }
+  const formatLock = nodes.get('lock-weak-large-format-reversed-math-7');
+  expect(formatLock?.params).toMatchObject({ strongFormat: 'reversed', weakFormat: 'plain' });
+  // the same weak rows as the weak-large password lock, and the same strong rows as every lock
+  expect(formatLock?.inputs.weak).toEqual(rl.get('lock-weak-large-math-7')?.inputs.weak);
+  expect(formatLock?.inputs.strong).toEqual(nodes.get('lock-math-7')?.inputs.strong);
+  expect(nodes.get('rl-expert-iteration-format-reversed-weak-large-math-7')?.inputs.model).toEqual({
+    node: 'lock-weak-large-format-reversed-math-7',
+    output: 'model',
+  });
+  // expert iteration only: no SFT on these locks
+  expect([...nodes.keys()].some((n) => n.startsWith('elicit-math-strong-format-reversed-weak-large'))).toBe(
+    false,
+  );
 });
 
 it("reuses the password lock's SFT and expert iteration; the format lock's prompts are the weak format's", () => {

@@ -9,6 +9,7 @@ import {
   passwordLockingScales,
   taskTitle,
   validationScores,
+  type WeakPolicyName,
 } from './password-locking.ts';
 import { type RlElicitationScale, rlElicitationScales } from './rl-elicitation.ts';
 
@@ -30,6 +31,13 @@ export interface SettingVariationScale {
   /** The format locks: the format each answers strongly in, and the one it answers weakly in. */
   formats: { strong: PromptFormat; weak: PromptFormat }[];
   demos: number[];
+  /**
+   * Other weak policies than the task's π_weak: for each, a password lock and the format locks
+   * imitating it, elicited by expert iteration only (no SFT curve). Expert iteration needs a π_weak
+   * it can start from: with the task's own (weak-medium on math, 0.15 right) no lock moves, so the
+   * comparison says nothing; weak-large's π_weak is right about a third of the time.
+   */
+  rlWeaks: WeakPolicyName[];
   /** Expert iteration's settings and learning curve, as `rl-elicitation` runs it. */
   rl: Pick<RlElicitationScale, 'expertIteration' | 'curveRows' | 'curveEvery'>;
 }
@@ -47,18 +55,21 @@ export const settingVariationScales: Record<ScaleName, SettingVariationScale> = 
     world: { ...passwordLockingScales.default, experimentTasks: ['math'] },
     formats: BOTH_WAYS,
     demos: [1, 4, 16, 64, 512],
+    rlWeaks: ['weak-large'],
     rl: rlElicitationScales.default,
   },
   small: {
     world: { ...passwordLockingScales.small, experimentTasks: ['math'] },
     formats: BOTH_WAYS,
     demos: [4, 64],
+    rlWeaks: [],
     rl: rlElicitationScales.small,
   },
   smoke: {
     world: { ...passwordLockingScales.smoke, experimentTasks: ['math'] },
     formats: [{ strong: 'reversed', weak: 'plain' }],
     demos: [4],
+    rlWeaks: ['weak-large'],
     rl: rlElicitationScales.smoke,
   },
 };
@@ -72,7 +83,13 @@ export function buildSettingVariation(
   const experimentTasks = s.world.experimentTasks ?? s.world.tasks;
   const { tasks } = buildLanguageWorld(p, { scale: s.world, prefix });
   const { scores, score } = validationScores(p, { tasks, rows: s.world.evalRows, prefix });
-  const locks: { source: string; title: string; strongFormat?: string; weakFormat?: string }[] = [
+  const locks: {
+    source: string;
+    title: string;
+    strongFormat?: string;
+    weakFormat?: string;
+    comparedWith?: string;
+  }[] = [
     { source: 'password', title: 'the password' },
     ...s.formats.map((f) => ({
       source: `format-${f.strong}`,
@@ -80,6 +97,16 @@ export function buildSettingVariation(
       strongFormat: f.strong,
       weakFormat: f.weak,
     })),
+    ...s.rlWeaks.flatMap((weak) => [
+      { source: `password-${weak}`, title: `the password (π_weak from ${weak})` },
+      ...s.formats.map((f) => ({
+        source: `format-${f.strong}-${weak}`,
+        title: `strong when ${f.strong}, weak when ${f.weak} (π_weak from ${weak})`,
+        strongFormat: f.strong,
+        weakFormat: f.weak,
+        comparedWith: `password-${weak}`,
+      })),
+    ]),
   ];
   for (const task of experimentTasks) {
     const w = tasks.get(task)!;
@@ -104,15 +131,35 @@ export function buildSettingVariation(
         strong?: PromptFormat;
         weak: PromptFormat;
         rlWeak: string;
+        sft: boolean;
       }[] = [
-        { source: 'password', locked: w.locked(seed), weak: 'plain', rlWeak: w.weakBase },
+        { source: 'password', locked: w.locked(seed), weak: 'plain', rlWeak: w.weakBase, sft: true },
         ...s.formats.map((f) => ({
           source: `format-${f.strong}`,
           locked: w.formatLocked(seed, f.strong, f.weak),
           strong: f.strong,
           weak: f.weak,
           rlWeak: `format-${f.strong}`,
+          sft: true,
         })),
+        // The password lock of another π_weak is rl-elicitation's node, and so is its expert iteration.
+        ...s.rlWeaks.flatMap((weakPolicy) => [
+          {
+            source: `password-${weakPolicy}`,
+            locked: w.locked(seed, weakPolicy),
+            weak: 'plain' as PromptFormat,
+            rlWeak: weakPolicy as string,
+            sft: false,
+          },
+          ...s.formats.map((f) => ({
+            source: `format-${f.strong}-${weakPolicy}`,
+            locked: w.formatLocked(seed, f.strong, f.weak, weakPolicy),
+            strong: f.strong,
+            weak: f.weak,
+            rlWeak: `format-${f.strong}-${weakPolicy}`,
+            sft: false,
+          })),
+        ]),
       ];
       for (const v of variants) {
         const tag = v.source === 'password' ? '' : `${v.source}-`;
@@ -129,14 +176,14 @@ export function buildSettingVariation(
             format: v.strong,
           });
         } else
-          score(`setting-locked-password-${task}-${seed}`, v.locked, task, {
+          score(`setting-locked-${v.source}-${task}-${seed}`, v.locked, task, {
             ...label,
             policy: 'locked',
             passwords: ['none', 'default'],
           });
         // SFT on π_strong's samples in the weak setting: the password lock's are password-locking's nodes.
         const demos = inFormat(strongSamples, 'samples-strong-on-elicit', v.weak);
-        for (const n of s.demos)
+        for (const n of v.sft ? s.demos : [])
           for (const epochs of demoEpochCandidates(n)) {
             const elicited = p.node(
               `${prefix}elicit-${task}-strong-${tag}${seed}-n${n}-e${epochs}`,

@@ -62,6 +62,13 @@ it('compares each format lock with the password lock, by SFT and by expert itera
       0.68 + 0.01 * (seed - 2),
     ),
     score({ seed, policy: 'expert-iteration', source: 'format-reversed' }, 0.3),
+    // Another π_weak's locks, elicited by expert iteration only: compared with their own password lock.
+    score({ seed, policy: 'locked', source: 'password-weak-large' }, 0.3),
+    score({ seed, policy: 'locked', source: 'password-weak-large', password: true }, 0.9),
+    score({ seed, policy: 'expert-iteration', source: 'password-weak-large' }, 0.6),
+    score({ seed, policy: 'locked', source: 'format-reversed-weak-large', format: 'plain' }, 0.3),
+    score({ seed, policy: 'locked', source: 'format-reversed-weak-large', format: 'reversed' }, 0.9),
+    score({ seed, policy: 'expert-iteration', source: 'format-reversed-weak-large' }, 0.58),
   ]);
   const { outputs } = await runStageOnce(settingVariationReport, store, {
     params: {
@@ -73,6 +80,14 @@ it('compares each format lock with the password lock, by SFT and by expert itera
           title: 'reversed prompts',
           strongFormat: 'reversed',
           weakFormat: 'plain',
+        },
+        { source: 'password-weak-large', title: 'the password (weak-large)' },
+        {
+          source: 'format-reversed-weak-large',
+          title: 'reversed prompts (weak-large)',
+          strongFormat: 'reversed',
+          weakFormat: 'plain',
+          comparedWith: 'password-weak-large',
         },
       ],
     },
@@ -96,9 +111,15 @@ it('compares each format lock with the password lock, by SFT and by expert itera
   expect(chart).toContain('math_format-reversed_share_ci95');
   expect(chart).toContain('band: 95% interval');
   const findings = await store.readTable(outputs.findings);
+  // the weak-large format lock has no SFT row, and is judged against the weak-large password lock
+  // (50% vs 47% of the gap: holds), not against the first one (88%: it would fail)
   expect(readStrings(findings, 'subject')).toEqual([
     'math, reversed prompts, SFT on 4 demos',
     'math, reversed prompts, expert iteration',
+    'math, reversed prompts (weak-large), expert iteration',
   ]);
-  expect(readStrings(findings, 'verdict')).toEqual(['holds', 'fails']);
+  expect(readStrings(findings, 'verdict')).toEqual(['holds', 'fails', 'holds']);
+  expect(readStrings(findings, 'measured')[2]).toContain("vs the password (weak-large)'s 50%");
+  // the chart draws SFT curves only: no series for a lock without one
+  expect(chart).not.toContain('math_format-reversed-weak-large_share');
 });

@@ -19,6 +19,8 @@ const lockSpec = z.object({
   /** For a format lock: the format it answers strongly in, and the one it answers weakly in. */
   strongFormat: z.string().optional(),
   weakFormat: z.string().optional(),
+  /** For a format lock: the `source` of the password lock it is compared with (default: the first lock). */
+  comparedWith: z.string().optional(),
 });
 
 /**
@@ -41,7 +43,10 @@ export const settingVariationReport = defineStage({
   module: import.meta.url,
   params: z.object({
     tasks: z.array(z.object({ task: z.string(), title: z.string() })).min(1),
-    /** The password lock first, then the format locks. */
+    /**
+     * The password lock first, then the format locks; more password locks (another π_weak) may
+     * follow, each format lock naming the one it is compared with (`comparedWith`).
+     */
     locks: z.array(lockSpec).min(2),
     /** The N at which SFT is compared. */
     demos: z.number().int().positive().default(4),
@@ -139,11 +144,17 @@ export const settingVariationReport = defineStage({
 
       const findings: Finding[] = [];
       for (const t of p.tasks) {
-        const [passwordLock, ...formatLocks] = p.locks;
+        const formatLocks = p.locks.filter((l) => l.strongFormat);
         const compare = (what: string, result: (lock: Lock) => Map<number, number>) => {
-          const base = shares(t.task, passwordLock, result(passwordLock));
           for (const lock of formatLocks) {
-            const mine = shares(t.task, lock, result(lock));
+            const passwordLock = p.locks.find((l) => l.source === (lock.comparedWith ?? p.locks[0].source));
+            if (!passwordLock)
+              throw new Error(`lock ${lock.source}: no lock ${lock.comparedWith} to compare with`);
+            const mineRaw = result(lock);
+            // a lock elicited by one method only (expert iteration) has no row for the other
+            if (mineRaw.size === 0 && result(passwordLock).size === 0) continue;
+            const base = shares(t.task, passwordLock, result(passwordLock));
+            const mine = shares(t.task, lock, mineRaw);
             const differences = [...mine].flatMap(([seed, v]) =>
               base.has(seed) ? [v - base.get(seed)!] : [],
             );
@@ -158,7 +169,7 @@ export const settingVariationReport = defineStage({
               measured:
                 s.n === 0
                   ? 'no seed with both locks measured'
-                  : `${pct(m.mean)} of its gap vs the password lock's ${pct(b.mean)}: ${s.mean >= 0 ? '+' : ''}${(s.mean * 100).toFixed(0)}${Number.isFinite(s.ci95) ? ` ± ${(s.ci95 * 100).toFixed(0)}` : ''} points (no more than ${(p.margin * 100).toFixed(0)} below asked)`,
+                  : `${pct(m.mean)} of its gap vs ${passwordLock.title}'s ${pct(b.mean)}: ${s.mean >= 0 ? '+' : ''}${(s.mean * 100).toFixed(0)}${Number.isFinite(s.ci95) ? ` ± ${(s.ci95 * 100).toFixed(0)}` : ''} points (no more than ${(p.margin * 100).toFixed(0)} below asked)`,
               verdict:
                 s.n === 0
                   ? 'inconclusive'
@@ -180,11 +191,13 @@ export const settingVariationReport = defineStage({
         xLabel: 'demos (N)',
         logX: true,
         yLabel: 'share of the lock’s gap recovered',
-        series: present.map((c) => ({
-          column: `${column(c)}_share`,
-          ci: `${column(c)}_share_ci95`,
-          label: p.tasks.length > 1 ? `${c.title}, ${c.lock.title}` : c.lock.title,
-        })),
+        series: present
+          .filter((c) => (curves.get(column(c))?.size ?? 0) > 0)
+          .map((c) => ({
+            column: `${column(c)}_share`,
+            ci: `${column(c)}_share_ci95`,
+            label: p.tasks.length > 1 ? `${c.title}, ${c.lock.title}` : c.lock.title,
+          })),
       });
       await ctx.outputs.table('figure', withChart(tableFromColumns(figure), chart));
       await ctx.outputs.table('findings', findingsTable(findings));
