@@ -147,9 +147,11 @@ describe('RL elicitation on the fixture', () => {
 
   it('expert iteration raises correctness', async () => {
     const { model, pool, validation } = await ref();
+    // At 3e-3 the curve rose only to 0.38–0.44 on 32 problems, too close to the bar; at 1e-2 it ends
+    // 0.41–0.63 over seeds 11–14.
     const run = await curveOf(
       expertIteration,
-      { rounds: 8, candidates: 32, keep: 8, epochs: 8, learningRate: 3e-3 },
+      { rounds: 8, candidates: 32, keep: 8, epochs: 8, learningRate: 1e-2 },
       { model, pool, validation },
     );
     expect(run.samples[run.samples.length - 1]).toBe(8 * 32);
