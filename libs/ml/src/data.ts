@@ -16,6 +16,11 @@ export interface TokenData {
    * never predicted, so its mask entry is ignored.
    */
   lossMask?: Uint8Array | Float32Array;
+  /**
+   * Position of each row's first token, for a model with few-shot room (a whole episode: 0);
+   * absent: the model's rowStart.
+   */
+  start?: number;
 }
 
 /** Check a TokenData's sizes, throwing a readable error. */
@@ -42,7 +47,9 @@ export function takeRows(data: TokenData, rowIds: ArrayLike<number>): TokenData 
     tokens.set(data.tokens.subarray(from, from + seqLen), i * seqLen);
     if (mask && data.lossMask) mask.set(data.lossMask.subarray(from, from + seqLen), i * seqLen);
   }
-  return mask ? { tokens, rows: n, seqLen, lossMask: mask } : { tokens, rows: n, seqLen };
+  const taken: TokenData = mask ? { tokens, rows: n, seqLen, lossMask: mask } : { tokens, rows: n, seqLen };
+  if (data.start !== undefined) taken.start = data.start;
+  return taken;
 }
 
 /**

@@ -164,6 +164,47 @@ describe('generation', () => {
     model.dispose();
   });
 
+  it("reads a row at the config's rowStart and a few-shot episode from 0, cached or not", () => {
+    // Room for 12 tokens of examples before a row of 9 (a prompt of 5 and 4 completion tokens).
+    const model = new Transformer({ ...smallConfig, contextLength: 21, rowStart: 12 }, 7);
+    const data = reversalData(3, 8);
+    const rows = prompts(data);
+    // Greedy continuation recomputed whole each step, from position `start`.
+    const slow = (seqs: number[][], start: number) =>
+      seqs.flatMap((prompt) => {
+        const seq = [...prompt];
+        for (let t = 0; t < 4; t++)
+          seq.push(
+            tf.tidy(() => {
+              const logits = model.logitsTimeMajor(Int32Array.from(seq), 1, seq.length, start);
+              return tf.argMax(tf.slice(logits, [seq.length - 1, 0], [1, -1]), -1).dataSync()[0];
+            }),
+          );
+        return seq.slice(prompt.length);
+      });
+    const rowPrompts = Array.from({ length: 3 }, (_, r) =>
+      Array.from(rows.tokens.subarray(r * PROMPT, (r + 1) * PROMPT)),
+    );
+    expect(Array.from(generate(model, rows, { maxNewTokens: 4 }))).toEqual(slow(rowPrompts, 12));
+    // Positions count: the same row read from position 0 gives other logits.
+    const row = data.tokens.subarray(0, LENGTH);
+    const atRowStart = tf.tidy(() => model.logitsTimeMajor(row, 1, LENGTH).dataSync());
+    const atZero = tf.tidy(() => model.logitsTimeMajor(row, 1, LENGTH, 0).dataSync());
+    expect(maxAbsDiff(atRowStart, atZero)).toBeGreaterThan(1e-4);
+    // An episode: 12 tokens of examples, then the row's prompt, read from position 0.
+    const episodes = rowPrompts.map((prompt, r) => [
+      ...Array.from({ length: 12 }, (_, i) => (i + r) % 10),
+      ...prompt,
+    ]);
+    const episodePrompts = { tokens: Int32Array.from(episodes.flat()), rows: 3, length: 17, start: 0 };
+    expect(Array.from(generate(model, episodePrompts, { maxNewTokens: 4 }))).toEqual(slow(episodes, 0));
+    // A row does not fit where an episode starts past 0.
+    expect(() => generate(model, { ...episodePrompts, start: 1 }, { maxNewTokens: 5 })).toThrow(
+      /position 1 do not fit/,
+    );
+    model.dispose();
+  });
+
   it('sampling is seeded and independent of the batch size', () => {
     const model = new Transformer(smallConfig, 9);
     const p = prompts(reversalData(10, 10));

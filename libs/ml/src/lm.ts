@@ -26,6 +26,7 @@ interface PreparedBatch {
   weights: Float32Array;
   rows: number;
   time: number;
+  start: number | undefined;
 }
 
 function prepare(data: TokenData, lossOn: LossOn): PreparedBatch {
@@ -43,7 +44,7 @@ function prepare(data: TokenData, lossOn: LossOn): PreparedBatch {
       weights[to] = lossOn === 'all' || !lossMask ? 1 : lossMask[b * seqLen + t + 1] !== 0 ? 1 : 0;
     }
   }
-  return { inputs, targets, weights, rows, time };
+  return { inputs, targets, weights, rows, time, start: data.start };
 }
 
 /** Mean next-token cross-entropy over the counted tokens of `data` (all rows in one batch). */
@@ -53,7 +54,7 @@ export function languageModelLoss(
   lossOn: LossOn = 'completion',
 ): tf.Scalar {
   const batch = prepare(data, lossOn);
-  const logits = model.logitsTimeMajor(batch.inputs, batch.rows, batch.time);
+  const logits = model.logitsTimeMajor(batch.inputs, batch.rows, batch.time, batch.start);
   return crossEntropy(logits, batch.targets, batch.weights);
 }
 
@@ -67,7 +68,7 @@ export function sequenceLogProbs(
   lossOn: LossOn = 'completion',
 ): tf.Tensor1D {
   const batch = prepare(data, lossOn);
-  const logits = model.logitsTimeMajor(batch.inputs, batch.rows, batch.time);
+  const logits = model.logitsTimeMajor(batch.inputs, batch.rows, batch.time, batch.start);
   const perToken = tf.mul(
     tokenLogProbs(logits, tf.tensor1d(batch.targets, 'int32')),
     tf.tensor1d(batch.weights),
@@ -123,7 +124,7 @@ export function evaluateLanguageModel(
     const ids = Array.from({ length: Math.min(batchSize, data.rows - start) }, (_, i) => start + i);
     const batch = prepare(takeRows(data, ids), lossOn);
     tf.tidy(() => {
-      const logits = model.logitsTimeMajor(batch.inputs, batch.rows, batch.time);
+      const logits = model.logitsTimeMajor(batch.inputs, batch.rows, batch.time, batch.start);
       const logProbs = tokenLogProbs(logits, tf.tensor1d(batch.targets, 'int32')).dataSync();
       const predicted = tf.argMax(logits, -1).dataSync();
       const rowOk = new Uint8Array(batch.rows).fill(1);

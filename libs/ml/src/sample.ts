@@ -13,6 +13,8 @@ export interface Prompts {
   tokens: Int32Array;
   rows: number;
   length: number;
+  /** Position of the prompts' first token (absent: the model's rowStart; a few-shot episode: 0). */
+  start?: number;
 }
 
 export interface GenerateOptions {
@@ -35,9 +37,10 @@ export function generate(model: Transformer, prompts: Prompts, options: Generate
   if (prompts.tokens.length !== rows * length)
     throw new Error(`generate: ${prompts.tokens.length} tokens for ${rows}×${length}`);
   if (length < 1) throw new Error('generate: prompts need at least one token');
-  if (length + maxNewTokens - 1 > model.config.contextLength) {
+  const first = prompts.start ?? model.config.rowStart ?? 0;
+  if (first + length + maxNewTokens - 1 > model.config.contextLength) {
     throw new Error(
-      `generate: ${length} + ${maxNewTokens} tokens do not fit the context ${model.config.contextLength}`,
+      `generate: ${length} + ${maxNewTokens} tokens from position ${first} do not fit the context ${model.config.contextLength}`,
     );
   }
   const vocab = model.config.vocabSize;
@@ -71,6 +74,7 @@ export function generate(model: Transformer, prompts: Prompts, options: Generate
         prompts.tokens.subarray(start * length, (start + batch) * length),
         batch,
         length,
+        first,
       );
       logits = prefill.logits.dataSync() as Float32Array;
       return prefill.cache as unknown as tf.TensorContainer;

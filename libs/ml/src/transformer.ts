@@ -24,6 +24,12 @@ export interface TransformerConfig {
   mlpRatio: number;
   /** Biases in linear layers and LayerNorms. */
   bias: boolean;
+  /**
+   * Position of a problem row's first token (0 when absent). A model whose context also holds
+   * few-shot examples before the row sets contextLength − row length, so a row alone sits where it
+   * sits at the end of a few-shot episode; an episode itself is read from position 0 (`start`).
+   */
+  rowStart?: number;
 }
 
 export const defaultTransformerConfig: Omit<TransformerConfig, 'vocabSize' | 'contextLength'> = {
@@ -40,6 +46,8 @@ export interface KVCache {
   values: tf.Tensor3D[];
   batch: number;
   length: number;
+  /** Position of the first cached token. */
+  start: number;
 }
 
 export class Transformer {
@@ -80,6 +88,10 @@ export class Transformer {
     p.add('ln_f.g', 'head', [width], ones(width));
     if (bias) p.add('ln_f.b', 'head', [width], zeros(width));
     p.add('lm_head.w', 'head', [width, vocabSize], normalValues(rng, width * vocabSize, std));
+  }
+
+  private get rowStart(): number {
+    return this.config.rowStart ?? 0;
   }
 
   private w(name: string): tf.Tensor2D {
@@ -129,10 +141,11 @@ export class Transformer {
 
   /**
    * Next-token logits, time-major: tokens is [batch × time] (row-major, batch-major like the data),
-   * the result is [time·batch, vocab] with row t·batch + b holding position t of sequence b.
+   * the result is [time·batch, vocab] with row t·batch + b holding position t of sequence b. The
+   * rows' first token is at position `start` (default: the config's rowStart).
    */
-  logitsTimeMajor(tokens: Int32Array, batch: number, time: number): tf.Tensor2D {
-    let x = this.embed(tokens, batch, time, 0);
+  logitsTimeMajor(tokens: Int32Array, batch: number, time: number, start = this.rowStart): tf.Tensor2D {
+    let x = this.embed(tokens, batch, time, start);
     for (let l = 0; l < this.config.layers; l++) {
       x = tf.add(x, this.attentionOut(causalSelfAttention(this.qkv(x, l), time, this.config.heads), l));
       x = tf.add(x, this.mlp(x, l));
@@ -142,13 +155,19 @@ export class Transformer {
 
   /**
    * Start incremental decoding: run prompts [batch × time] and return the logits of their last
-   * position [batch, vocab] with the keys and values of every position. Inference only.
+   * position [batch, vocab] with the keys and values of every position. Inference only. The prompts'
+   * first token is at position `start` (default: the config's rowStart).
    */
-  prefill(tokens: Int32Array, batch: number, time: number): { logits: tf.Tensor2D; cache: KVCache } {
+  prefill(
+    tokens: Int32Array,
+    batch: number,
+    time: number,
+    start = this.rowStart,
+  ): { logits: tf.Tensor2D; cache: KVCache } {
     const { layers, heads, width } = this.config;
     const keys: tf.Tensor3D[] = [];
     const values: tf.Tensor3D[] = [];
-    let x = this.embed(tokens, batch, time, 0);
+    let x = this.embed(tokens, batch, time, start);
     for (let l = 0; l < layers; l++) {
       const qkv = this.qkv(x, l);
       const [, k, v] = splitQkv(qkv, time, heads);
@@ -158,19 +177,19 @@ export class Transformer {
       x = tf.add(x, this.mlp(x, l));
     }
     const last = tf.slice(x, [(time - 1) * batch, 0], [batch, width]);
-    return { logits: this.head(last), cache: { keys, values, batch, length: time } };
+    return { logits: this.head(last), cache: { keys, values, batch, length: time, start } };
   }
 
   /**
-   * Feed one token per sequence (at position cache.length) and return its next-token logits
+   * Feed one token per sequence (at position cache.start + cache.length) and return its next-token logits
    * [batch, vocab] and the cache grown by one position. The old cache's tensors are not freed.
    */
   decodeStep(cache: KVCache, tokens: Int32Array): { logits: tf.Tensor2D; cache: KVCache } {
     const { layers, heads, width } = this.config;
-    const { batch, length } = cache;
+    const { batch, length, start } = cache;
     const keys: tf.Tensor3D[] = [];
     const values: tf.Tensor3D[] = [];
-    let x = this.embed(tokens, batch, 1, length);
+    let x = this.embed(tokens, batch, 1, start + length);
     for (let l = 0; l < layers; l++) {
       const [q, k, v] = splitQkv(this.qkv(x, l), 1, heads);
       keys.push(tf.concat([cache.keys[l], k]));
@@ -180,7 +199,7 @@ export class Transformer {
       x = tf.add(x, this.attentionOut(attended, l));
       x = tf.add(x, this.mlp(x, l));
     }
-    return { logits: this.head(x), cache: { keys, values, batch, length: length + 1 } };
+    return { logits: this.head(x), cache: { keys, values, batch, length: length + 1, start } };
   }
 
   /** Next-token logits [batch, time, vocab] for token ids [batch, time]. */

@@ -53,6 +53,16 @@ export {
   compositionTrainingRows,
   joinCompletions,
 } from './composition/training-rows.ts';
+export {
+  type EpisodeOptions,
+  exampleBlock,
+  exampleTokens,
+  type FewShotLayout,
+  fewShotEpisodeRows,
+  fewShotLayout,
+  fewShotPrompts,
+  type SolvedExample,
+} from './lm/few-shot.ts';
 export { formatPrompt, PROMPT_FORMATS, type PromptFormat } from './lm/formats.ts';
 export {
   groupSamples,
