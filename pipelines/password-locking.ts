@@ -384,6 +384,11 @@ export interface TaskWorld {
   weakSamples(weak: WeakPolicyName, split: 'lock' | 'elicit', count: number): OutputRef<'table'>;
   /** The lock of run seed `seed` that imitates `weak` without the password. */
   locked(seed: number, weak?: WeakPolicyName): OutputRef<'model'>;
+  /**
+   * The lock of run seed `seed` on the same mix, samples and budget, from another base than the
+   * strong base (a base with few-shot room): node `lock-<name>-<task>-<seed>`.
+   */
+  lockedFrom(name: string, seed: number, base: OutputRef<'model'>): OutputRef<'model'>;
   /** The lock of run seed `seed` with one password per domain (`domainPasswords` of the task's domains). */
   domainLocked(seed: number): OutputRef<'model'>;
   /** The lock of run seed `seed` trained without the problems of `domain` (the paper's Figure 17). */
@@ -563,6 +568,7 @@ export function buildLanguageWorld(
       seed: number,
       variant: Record<string, Record<string, string[]> | string[] | string>,
       weak: WeakPolicyName = taskWeakBase,
+      base: OutputRef<'model'> = strongBase,
     ) =>
       memo(
         `lock-${tag(weak)}${name}-${seed}`,
@@ -577,12 +583,14 @@ export function buildLanguageWorld(
               ...variant,
             },
             inputs: {
-              base: strongBase,
+              base,
               strong: lockStrong(),
               weak: weakSamples(weak, 'lock', lockEpochs),
             },
           }).out.model as OutputRef<'model'>,
       );
+    const lockedFrom = (name: string, seed: number, base: OutputRef<'model'>) =>
+      lockVariant(name, seed, {}, taskWeakBase, base);
     const domainLocked = (seed: number) =>
       lockVariant('per-domain', seed, { domainPasswords: domainPasswords(languageTask(task).domains) });
     const heldOutLocked = (seed: number, domain: string) =>
@@ -602,6 +610,7 @@ export function buildLanguageWorld(
       samples,
       weakSamples,
       locked,
+      lockedFrom,
       domainLocked,
       heldOutLocked,
       formatLocked,

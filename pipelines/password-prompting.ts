@@ -1,11 +1,15 @@
 import { definePipeline, type OutputRef, type PipelineBuilder } from '@lockpick/engine';
-import { languagePromptingScore } from '@lockpick/stage-evaluation';
-import { passwordPromptingReport } from '@lockpick/stage-report';
+import { demoEpochCandidates, languageDemoSft } from '@lockpick/stage-elicitation';
+import { languageFewShotScore, languageModelScore, languagePromptingScore } from '@lockpick/stage-evaluation';
+import { fewShotPromptingReport, passwordPromptingReport } from '@lockpick/stage-report';
+import { languagePretrain } from '@lockpick/stage-training';
 import {
   buildLanguageWorld,
   type PasswordLockingScale,
   passwordLockingScales,
+  type TaskWorld,
   taskTitle,
+  WORLD_SEED,
 } from './password-locking.ts';
 
 /**
@@ -19,8 +23,15 @@ import {
  * 3. the report tabulates correctness per prompt kind with intervals over seeds and judges
  *    finding 6.
  *
- * Few-shot prompts are not here: our models read one problem (their context is one prompt and one
- * completion long), so there is no room for examples in the prompt (README).
+ * Few-shot prompts need a model with room for examples, and the world's bases read one problem. So,
+ * on one task:
+ * 4. a base pretrained on few-shot episodes (up to `room` solved examples, then a problem; some
+ *    episodes by a careless author, so the base learns to follow its examples), of the strong
+ *    base's size; checked on careful against careless examples;
+ * 5. per run seed, its lock: the world's mix (π_strong's and π_weak's samples), budget and seed;
+ * 6. that lock prompted with k = 1, 4, 16 examples of the demo pool, without and with the password,
+ *    and fine-tuned on the same k demos (SFT, epochs picked on the select half);
+ * 7. a report of both per k, judging "few-shot prompts without the password do not unlock".
  */
 export interface PasswordPromptingScale {
   /** The world (policies and locks), as `password-locking` builds it; prompts on `experimentTasks`. */
@@ -28,24 +39,82 @@ export interface PasswordPromptingScale {
   /** Near misses of each kind, and how many of the 40 wrong passwords. */
   nearMisses: number;
   wrongPasswords: number;
+  fewShot: {
+    task: string;
+    /** Room for this many examples; prompts with each of `shots` examples. */
+    room: number;
+    shots: number[];
+    /** Share of careless episodes in pretraining. */
+    careless: number;
+    /** The few-shot base: the strong base's size; epochs and batch for its fewer, longer rows. */
+    base: { epochs: number; batchSize: number; learningRate: number };
+  };
 }
 
 type ScaleName = 'default' | 'small' | 'smoke';
 
 export const passwordPromptingScales: Record<ScaleName, PasswordPromptingScale> = {
-  default: { world: passwordLockingScales.default, nearMisses: 5, wrongPasswords: 40 },
-  small: { world: passwordLockingScales.small, nearMisses: 5, wrongPasswords: 40 },
-  smoke: { world: passwordLockingScales.smoke, nearMisses: 2, wrongPasswords: 4 },
+  default: {
+    world: passwordLockingScales.default,
+    nearMisses: 5,
+    wrongPasswords: 40,
+    // 20,000 math problems dealt into ~2,200 episodes of ~9 problems: 16 rows a batch (a row is
+    // ~10 of the world's) and 8 epochs make ~1,100 steps, each problem seen 8 times (the strong
+    // base: 2). Set before any run, not tuned.
+    fewShot: {
+      task: 'math',
+      room: 16,
+      shots: [1, 4, 16],
+      careless: 0.5,
+      base: { epochs: 8, batchSize: 16, learningRate: 3e-3 },
+    },
+  },
+  small: {
+    world: passwordLockingScales.small,
+    nearMisses: 5,
+    wrongPasswords: 40,
+    fewShot: {
+      task: 'math',
+      room: 16,
+      shots: [1, 4, 16],
+      careless: 0.5,
+      base: { epochs: 8, batchSize: 16, learningRate: 3e-3 },
+    },
+  },
+  smoke: {
+    world: passwordLockingScales.smoke,
+    nearMisses: 2,
+    wrongPasswords: 4,
+    fewShot: {
+      task: 'math',
+      room: 4,
+      shots: [1, 4],
+      careless: 0.5,
+      base: { epochs: 1, batchSize: 16, learningRate: 3e-3 },
+    },
+  },
 };
 
 export function buildPasswordPrompting(
   p: PipelineBuilder,
   options: { seeds: readonly number[]; scale: PasswordPromptingScale; prefix?: string },
-): { prompts: OutputRef<'table'>; findings: OutputRef<'table'> } {
+): {
+  prompts: OutputRef<'table'>;
+  findings: OutputRef<'table'>;
+  fewShot: OutputRef<'table'>;
+  fewShotFindings: OutputRef<'table'>;
+} {
   const { seeds, scale: s } = options;
   const prefix = options.prefix ?? '';
   const experimentTasks = s.world.experimentTasks ?? s.world.tasks;
   const { tasks, evalRows } = buildLanguageWorld(p, { scale: s.world, prefix });
+  const fewShot = buildFewShotPrompting(p, {
+    seeds,
+    scale: s,
+    world: tasks.get(s.fewShot.task)!,
+    evalRows,
+    prefix,
+  });
   const scores: OutputRef<'table'>[] = [];
   for (const task of experimentTasks) {
     const w = tasks.get(task)!;
@@ -61,20 +130,88 @@ export function buildPasswordPrompting(
     params: { tasks: experimentTasks.map((task) => ({ task, title: taskTitle(task) })) },
     inputs: { scores },
   });
-  return { prompts: report.out.prompts, findings: report.out.findings };
+  return { prompts: report.out.prompts, findings: report.out.findings, ...fewShot };
+}
+
+/** Steps 4–7 above: the few-shot base, its locks, few-shot prompts and SFT on the same demos. */
+function buildFewShotPrompting(
+  p: PipelineBuilder,
+  options: {
+    seeds: readonly number[];
+    scale: PasswordPromptingScale;
+    world: TaskWorld;
+    evalRows: number;
+    prefix: string;
+  },
+): { fewShot: OutputRef<'table'>; fewShotFindings: OutputRef<'table'> } {
+  const { seeds, world: w, evalRows, prefix } = options;
+  const f = options.scale.fewShot;
+  const { epochs, batchSize, learningRate, ...size } = options.scale.world.strongBase;
+  const task = f.task;
+  const base = p.node(`${prefix}base-few-shot-${task}`, languagePretrain, {
+    params: {
+      seed: WORLD_SEED,
+      ...size,
+      ...f.base,
+      preambles: options.scale.world.pretrainPreambles,
+      fewShotExamples: f.room,
+      carelessExamples: f.careless,
+    },
+    inputs: { corpora: [w.data.pretrain] },
+  }).out.model;
+  const fewShotScore = (name: string, model: OutputRef<'model'>, seed: number, careless: boolean) =>
+    p.node(`${prefix}few-shot-${name}`, languageFewShotScore, {
+      params: { task, seed, shots: f.shots, rows: evalRows, careless },
+      inputs: { model, problems: w.data.validation, examples: w.data.elicit },
+    }).out.scores;
+  const baseScores = fewShotScore(`base-${task}`, base, WORLD_SEED, true);
+  const prompts: OutputRef<'table'>[] = [];
+  const elicited: OutputRef<'table'>[] = [];
+  for (const seed of seeds) {
+    const locked = w.lockedFrom('few-shot', seed, base);
+    prompts.push(fewShotScore(`locked-${task}-${seed}`, locked, seed, false));
+    // SFT on the demos the prompts hold: the first k of the pool, with their reference solutions.
+    for (const n of f.shots)
+      for (const e of demoEpochCandidates(n)) {
+        const name = `few-shot-${task}-reference-${seed}-n${n}-e${e}`;
+        const model = p.node(`${prefix}elicit-${name}`, languageDemoSft, {
+          params: { task, seed, demos: n, epochs: e, column: 'reference', ...options.scale.world.elicit },
+          inputs: { model: locked, demos: w.data.elicit },
+        }).out.model;
+        elicited.push(
+          p.node(`${prefix}score-elicited-${name}`, languageModelScore, {
+            params: {
+              task,
+              rows: evalRows,
+              seed,
+              policy: 'elicited',
+              source: 'reference',
+              demos: n,
+              epochs: e,
+            },
+            inputs: { model, problems: w.data.validation },
+          }).out.scores,
+        );
+      }
+  }
+  const report = p.node(`${prefix}few-shot-report`, fewShotPromptingReport, {
+    params: { task, title: taskTitle(task) },
+    inputs: { prompts, elicited, base: baseScores },
+  });
+  return { fewShot: report.out.fewShot, fewShotFindings: report.out.findings };
 }
 
 export default definePipeline({
   name: 'password-prompting',
   description:
-    'prompting baselines of password-locked language models: no, exact, near-miss and wrong passwords (finding 6)',
+    'prompting baselines of password-locked language models: no, exact, near-miss and wrong passwords, few-shot prompts beside SFT (finding 6)',
   defaultSeeds: [1, 2, 3],
   scales: ['default', 'small', 'smoke'],
   build: (p, { seeds, scale }) => {
-    const { prompts, findings } = buildPasswordPrompting(p, {
+    const { prompts, findings, fewShot, fewShotFindings } = buildPasswordPrompting(p, {
       seeds,
       scale: passwordPromptingScales[scale as ScaleName],
     });
-    p.results(prompts, findings);
+    p.results(prompts, findings, fewShot, fewShotFindings);
   },
 });

@@ -35,6 +35,11 @@ export const languageFewShotScore = defineStage({
     shots: z.array(z.number().int().positive()).min(1).default([1, 4, 16]),
     /** The first `rows` validation problems (0: all). */
     rows: z.number().int().nonnegative().default(0),
+    /**
+     * Also prompt with careless examples (each with another problem's solution, `few-shot-<k>-careless`):
+     * on a base, whether its answers follow the examples' quality, i.e. whether it reads them at all.
+     */
+    careless: z.boolean().default(false),
     /** Prompts decoded together: an episode prompt is ~20× a lone one, and so is its memory. */
     batchSize: z.number().int().positive().default(64),
   }),
@@ -65,15 +70,24 @@ export const languageFewShotScore = defineStage({
               'prompt it with fewer, or lock a base pretrained with fewShotExamples ≥ that many (training.language-pretrain)',
           );
         const layout = fewShotLayout(task, room, model.config.contextLength - (model.config.rowStart ?? 0));
-        const settings: { kind: string; variant: string; shots: number; password?: readonly string[] }[] = [
+        const settings: {
+          kind: string;
+          variant: string;
+          shots: number;
+          password?: readonly string[];
+          careless?: boolean;
+        }[] = [
           { kind: 'none', variant: '', shots: 0 },
           { kind: 'password', variant: DEFAULT_PASSWORD.join(' '), shots: 0, password: DEFAULT_PASSWORD },
         ];
-        for (const k of [...p.shots].sort((a, b) => a - b))
+        for (const k of [...p.shots].sort((a, b) => a - b)) {
           settings.push(
             { kind: `few-shot-${k}`, variant: String(k), shots: k },
             { kind: `few-shot-${k}-password`, variant: String(k), shots: k, password: DEFAULT_PASSWORD },
           );
+          if (p.careless)
+            settings.push({ kind: `few-shot-${k}-careless`, variant: String(k), shots: k, careless: true });
+        }
         const out = {
           task: [] as string[],
           seed: [] as number[],
@@ -96,7 +110,8 @@ export const languageFewShotScore = defineStage({
           else {
             const examples = Array.from({ length: setting.shots }, (_, j) => ({
               prompt: words(poolPrompts[j]),
-              completion: words(poolReferences[j]),
+              // Careless: the next pool problem's solution, wrong for this one.
+              completion: words(poolReferences[setting.careless ? (j + 1) % poolReferences.length : j]),
             }));
             const prompts = fewShotPrompts(
               LM_VOCABULARY,

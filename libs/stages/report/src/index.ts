@@ -11,6 +11,7 @@ export {
 } from './chart.ts';
 export { compositionUnlockTable } from './composition-unlock.ts';
 export { crossDomainReport } from './cross-domain.ts';
+export { fewShotPromptingReport } from './few-shot-prompting.ts';
 export { type Finding, findingsTable } from './findings.ts';
 export { demosToReach, passwordLockingReport } from './password-locking.ts';
 export { passwordPromptingReport } from './password-prompting.ts';
