@@ -55,6 +55,28 @@ it('prompts each lock with no, exact, near-miss and wrong passwords and judges f
   const findings = await store.readTable(report.outputs.findings);
   expect(readStrings(findings, 'finding')).toContain('6: wrong passwords do not unlock');
   for (const v of readStrings(findings, 'verdict')) expect(['holds', 'fails', 'inconclusive']).toContain(v);
+
+  // Few-shot: k = 1 and 4 examples at smoke, beside SFT on the same demos, with the base's check.
+  const fewShot = events.find((e) => e.type === 'node-done' && e.node === 'few-shot-report');
+  if (fewShot?.type !== 'node-done') throw new Error('no few-shot report');
+  const table = await store.readTable(fewShot.outputs.fewShot);
+  expect(Array.from(readNumbers(table, 'shots'))).toEqual([1, 4]);
+  for (const column of ['few_shot', 'few_shot_password', 'sft', 'no_examples', 'no_examples_password'])
+    for (const v of readNumbers(table, column)) {
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(1);
+    }
+  // SFT's epochs are one of N's candidates (256/N, 512/N, 1024/N).
+  expect([256, 512, 1024]).toContain(readNumbers(table, 'sft_epochs')[0]);
+  expect(table.schema.metadata.get('lockpick.vega-lite')).toContain('k examples in the prompt');
+  const judged = readStrings(await store.readTable(fewShot.outputs.findings), 'finding');
+  expect(new Set(judged)).toEqual(
+    new Set([
+      '6: few-shot prompts without the password do not unlock',
+      'prompting appendix: SFT on k demos beats the same k demos in the prompt',
+      'check: the base reads its examples (careful ones beat careless ones)',
+    ]),
+  );
 });
 
 it("prompts password-locking's own locks (the same nodes)", () => {
@@ -67,4 +89,15 @@ it("prompts password-locking's own locks (the same nodes)", () => {
   }
   const prompted = prompting.nodes.find((n) => n.name === 'prompting-math-7');
   expect(prompted?.inputs.model).toEqual({ node: 'lock-math-7', output: 'model' });
+  // The few-shot lock: the world's mix and budget, from the base with room for examples.
+  const fewShotLock = prompting.nodes.find((n) => n.name === 'lock-few-shot-math-7');
+  const lock = locking.get('lock-math-7');
+  expect(fewShotLock?.params).toEqual(lock?.params);
+  expect(fewShotLock?.inputs).toEqual({
+    ...lock?.inputs,
+    base: { node: 'base-few-shot-math', output: 'model' },
+  });
+  const base = prompting.nodes.find((n) => n.name === 'base-few-shot-math');
+  expect(base?.params).toMatchObject({ fewShotExamples: 4, carelessExamples: 0.5 });
+  expect(base?.inputs).toEqual({ 'corpora[0]': { node: 'data-math', output: 'pretrain' } });
 });
