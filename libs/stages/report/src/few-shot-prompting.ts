@@ -119,7 +119,6 @@ export const fewShotPromptingReport = defineStage({
         few_shot_gap_share: [],
         few_shot_password: [],
         few_shot_password_ci95: [],
-        few_shot_careless: [],
         sft: [],
         sft_ci95: [],
         sft_epochs: [],
@@ -133,7 +132,6 @@ export const fewShotPromptingReport = defineStage({
       for (const k of shots) {
         const fewShot = prompted.get(`few-shot-${k}`);
         const withPassword = prompted.get(`few-shot-${k}-password`);
-        const careless = prompted.get(`few-shot-${k}-careless`);
         const tuned = sft.get(k);
         const f = mean(fewShot);
         const fp = mean(withPassword);
@@ -144,7 +142,6 @@ export const fewShotPromptingReport = defineStage({
         columns.few_shot_gap_share.push(round4(meanInterval(shares(fewShot)).mean));
         columns.few_shot_password.push(round4(fp.mean));
         columns.few_shot_password_ci95.push(round4(fp.ci95));
-        columns.few_shot_careless.push(round4(mean(careless).mean));
         columns.sft.push(round4(s.mean));
         columns.sft_ci95.push(round4(s.ci95));
         columns.sft_epochs.push(tuned ? tuned.epochs : null);
