@@ -58,15 +58,17 @@ export const passwordPromptingScales: Record<ScaleName, PasswordPromptingScale> 
     world: passwordLockingScales.default,
     nearMisses: 5,
     wrongPasswords: 40,
-    // 20,000 math problems dealt into ~2,200 episodes of ~9 problems: 16 rows a batch (a row is
-    // ~10 of the world's) and 8 epochs make ~1,100 steps, each problem seen 8 times (the strong
-    // base: 2). Set before any run, not tuned.
+    // 20,000 math problems dealt into ~2,200 episodes of ~9 problems. 16 episodes a step (1,104
+    // steps over 8 epochs) left the base at 14-15% on math and not following its examples (commit
+    // c8f2972, README); 4 a step is about the strong base's tokens a step (2,400 against 3,900) and
+    // makes 4,400 steps against its 3,126, in the same compute. Judged on the base's own check,
+    // which no run seed touches.
     fewShot: {
       task: 'math',
       room: 16,
       shots: [1, 4, 16],
       careless: 0.5,
-      base: { epochs: 8, batchSize: 16, learningRate: 3e-3 },
+      base: { epochs: 8, batchSize: 4, learningRate: 3e-3 },
     },
   },
   small: {
