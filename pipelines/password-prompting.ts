@@ -58,17 +58,16 @@ export const passwordPromptingScales: Record<ScaleName, PasswordPromptingScale> 
     world: passwordLockingScales.default,
     nearMisses: 5,
     wrongPasswords: 40,
-    // 20,000 math problems dealt into ~2,200 episodes of ~9 problems. 16 episodes a step (1,104
-    // steps over 8 epochs) left the base at 14-15% on math and not following its examples (commit
-    // c8f2972, README); 4 a step is about the strong base's tokens a step (2,400 against 3,900) and
-    // makes 4,400 steps against its 3,126, in the same compute. Judged on the base's own check,
-    // which no run seed touches.
+    // 20,000 math problems dealt into ~2,200 episodes of ~9 problems: 16 a step, 8 epochs, 1,104
+    // steps. Set before any run. 4 a step (4,400 steps, the strong base's tokens a step) was tried
+    // on the base's own check (no run seed touches it) and did no better: 14-16% on math, careful
+    // examples no better than careless, and its locks did not lock (README, Few-shot prompts).
     fewShot: {
       task: 'math',
       room: 16,
       shots: [1, 4, 16],
       careless: 0.5,
-      base: { epochs: 8, batchSize: 4, learningRate: 3e-3 },
+      base: { epochs: 8, batchSize: 16, learningRate: 3e-3 },
     },
   },
   small: {
