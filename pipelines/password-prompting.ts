@@ -53,35 +53,21 @@ export interface PasswordPromptingScale {
 
 type ScaleName = 'default' | 'small' | 'smoke';
 
+// 20,000 math problems dealt into ~2,200 episodes of ~9 problems: 16 a step, 8 epochs, 1,104 steps.
+// Set before any run. 4 a step (4,400 steps, the strong base's tokens a step) was tried on the
+// base's own check (no run seed touches it) and did no better: 14-16% on math, careful examples no
+// better than careless, and its locks did not lock (README, Few-shot prompts).
+const mathFewShot: PasswordPromptingScale['fewShot'] = {
+  task: 'math',
+  room: 16,
+  shots: [1, 4, 16],
+  careless: 0.5,
+  base: { epochs: 8, batchSize: 16, learningRate: 3e-3 },
+};
+
 export const passwordPromptingScales: Record<ScaleName, PasswordPromptingScale> = {
-  default: {
-    world: passwordLockingScales.default,
-    nearMisses: 5,
-    wrongPasswords: 40,
-    // 20,000 math problems dealt into ~2,200 episodes of ~9 problems: 16 a step, 8 epochs, 1,104
-    // steps. Set before any run. 4 a step (4,400 steps, the strong base's tokens a step) was tried
-    // on the base's own check (no run seed touches it) and did no better: 14-16% on math, careful
-    // examples no better than careless, and its locks did not lock (README, Few-shot prompts).
-    fewShot: {
-      task: 'math',
-      room: 16,
-      shots: [1, 4, 16],
-      careless: 0.5,
-      base: { epochs: 8, batchSize: 16, learningRate: 3e-3 },
-    },
-  },
-  small: {
-    world: passwordLockingScales.small,
-    nearMisses: 5,
-    wrongPasswords: 40,
-    fewShot: {
-      task: 'math',
-      room: 16,
-      shots: [1, 4, 16],
-      careless: 0.5,
-      base: { epochs: 8, batchSize: 16, learningRate: 3e-3 },
-    },
-  },
+  default: { world: passwordLockingScales.default, nearMisses: 5, wrongPasswords: 40, fewShot: mathFewShot },
+  small: { world: passwordLockingScales.small, nearMisses: 5, wrongPasswords: 40, fewShot: mathFewShot },
   smoke: {
     world: passwordLockingScales.smoke,
     nearMisses: 2,

@@ -2,11 +2,14 @@ import { readNumbers, readStrings } from '@lockpick/artifacts';
 import { generate, type Transformer } from '@lockpick/ml';
 import {
   encodePrompts,
+  type FewShotLayout,
+  fewShotPrompts,
   gradeCompletions,
   type LanguageProblem,
   type LanguageTask,
   LM_VOCABULARY,
   problemsFromColumns,
+  type SolvedExample,
   taskLayout,
 } from '@lockpick/tasks';
 import type * as arrow from 'apache-arrow';
@@ -25,7 +28,8 @@ export function readLanguageProblems(table: arrow.Table, rows: number): Language
 /**
  * Greedy completions of `prompts` (one word list per problem, each wrapped in `password` at start
  * and end when given: one phrase for all, or a phrase per problem), graded by the task's checker:
- * the paper's metric.
+ * the paper's metric. With `examples`, the same solved examples come before every prompt (a
+ * few-shot prompt, read from position 0; the model needs their room, ml's rowStart).
  */
 export function gradeGreedy(
   model: Transformer,
@@ -34,18 +38,25 @@ export function gradeGreedy(
   options: {
     prompts?: readonly (readonly string[])[];
     password?: readonly string[] | ((problem: number) => readonly string[] | undefined);
+    examples?: { layout: FewShotLayout; solved: readonly SolvedExample[] };
     batchSize: number;
   },
 ): { correct: Uint8Array; score: Float32Array } {
   const layout = taskLayout(task);
-  const encoded = encodePrompts(
-    LM_VOCABULARY,
-    layout,
-    options.prompts ?? problems.map((q) => q.prompt),
-    typeof options.password === 'function'
-      ? options.password
-      : () => options.password as readonly string[] | undefined,
-  );
+  const prompts = options.prompts ?? problems.map((q) => q.prompt);
+  const { password, examples } = options;
+  let encoded: { tokens: Int32Array; rows: number; length: number; start?: number };
+  if (examples && examples.solved.length > 0) {
+    if (typeof password === 'function')
+      throw new Error('few-shot prompts take one password for all problems');
+    encoded = fewShotPrompts(LM_VOCABULARY, examples.layout, examples.solved, prompts, password);
+  } else
+    encoded = encodePrompts(
+      LM_VOCABULARY,
+      layout,
+      prompts,
+      typeof password === 'function' ? password : () => password,
+    );
   const generated = generate(model, encoded, {
     maxNewTokens: layout.completionLength,
     batchSize: options.batchSize,

@@ -1,16 +1,7 @@
 import { readStrings, tableFromColumns } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
-import { generate, initBackend, loadTransformer } from '@lockpick/ml';
-import {
-  DEFAULT_PASSWORD,
-  exampleTokens,
-  fewShotLayout,
-  fewShotPrompts,
-  gradeCompletions,
-  LM_VOCABULARY,
-  languageTask,
-  words,
-} from '@lockpick/tasks';
+import { initBackend, loadTransformer } from '@lockpick/ml';
+import { DEFAULT_PASSWORD, exampleTokens, fewShotLayout, languageTask, words } from '@lockpick/tasks';
 import { z } from 'zod';
 import { gradeGreedy, HALVES, meanGrades, readLanguageProblems } from './greedy-grading.ts';
 
@@ -101,32 +92,16 @@ export const languageFewShotScore = defineStage({
         };
         for (const [i, setting] of settings.entries()) {
           ctx.signal.throwIfAborted();
-          let graded: { correct: Uint8Array; score: Float32Array };
-          if (setting.shots === 0)
-            graded = gradeGreedy(model, task, problems, {
-              password: setting.password,
-              batchSize: p.batchSize,
-            });
-          else {
-            const examples = Array.from({ length: setting.shots }, (_, j) => ({
-              prompt: words(poolPrompts[j]),
-              // Careless: the next pool problem's solution, wrong for this one.
-              completion: words(poolReferences[setting.careless ? (j + 1) % poolReferences.length : j]),
-            }));
-            const prompts = fewShotPrompts(
-              LM_VOCABULARY,
-              layout,
-              examples,
-              problems.map((q) => q.prompt),
-              setting.password,
-            );
-            const generated = generate(model, prompts, {
-              maxNewTokens: layout.row.completionLength,
-              batchSize: p.batchSize,
-              stopToken: LM_VOCABULARY.endId,
-            });
-            graded = gradeCompletions(task, LM_VOCABULARY, problems, generated, layout.row.completionLength);
-          }
+          const solved = Array.from({ length: setting.shots }, (_, j) => ({
+            prompt: words(poolPrompts[j]),
+            // Careless: the next pool problem's solution, wrong for this one.
+            completion: words(poolReferences[setting.careless ? (j + 1) % poolReferences.length : j]),
+          }));
+          const graded = gradeGreedy(model, task, problems, {
+            password: setting.password,
+            examples: { layout, solved },
+            batchSize: p.batchSize,
+          });
           for (const [half, member] of HALVES) {
             const { problems: n, correct, score } = meanGrades(graded, member);
             out.task.push(p.task);
@@ -139,8 +114,10 @@ export const languageFewShotScore = defineStage({
             out.correct.push(correct);
             out.score.push(score);
           }
-          const all = out.correct.at(-3)!;
-          report.metric(`correct_${setting.kind.replaceAll('-', '_')}`, all);
+          report.metric(
+            `correct_${setting.kind.replaceAll('-', '_')}`,
+            meanGrades(graded, () => true).correct,
+          );
           report.progress(i + 1, settings.length, 'prompts');
         }
         await ctx.outputs.table('scores', tableFromColumns(out));
