@@ -98,6 +98,9 @@ it("prompts password-locking's own locks (the same nodes)", () => {
     base: { node: 'base-few-shot-math', output: 'model' },
   });
   const base = prompting.nodes.find((n) => n.name === 'base-few-shot-math');
-  expect(base?.params).toMatchObject({ fewShotExamples: 4, carelessExamples: 0.5 });
-  expect(base?.inputs).toEqual({ 'corpora[0]': { node: 'data-math', output: 'pretrain' } });
+  expect(base?.params).toMatchObject({ shots: 4, careless: 0.5 });
+  expect(base?.inputs).toEqual({
+    base: { node: 'base-strong', output: 'model' },
+    corpus: { node: 'data-math', output: 'pretrain' },
+  });
 });

@@ -2,7 +2,7 @@ import { definePipeline, type OutputRef, type PipelineBuilder } from '@lockpick/
 import { demoEpochCandidates, languageDemoSft } from '@lockpick/stage-elicitation';
 import { languageFewShotScore, languageModelScore, languagePromptingScore } from '@lockpick/stage-evaluation';
 import { fewShotPromptingReport, passwordPromptingReport } from '@lockpick/stage-report';
-import { languagePretrain } from '@lockpick/stage-training';
+import { languageFewShotPretrain } from '@lockpick/stage-training';
 import {
   buildLanguageWorld,
   type PasswordLockingScale,
@@ -25,9 +25,9 @@ import {
  *
  * Few-shot prompts need a model with room for examples, and the world's bases read one problem. So,
  * on one task:
- * 4. a base pretrained on few-shot episodes (up to `room` solved examples, then a problem; some
- *    episodes by a careless author, so the base learns to follow its examples), of the strong
- *    base's size; checked on careful against careless examples;
+ * 4. the world's strong base given room for `room` solved examples and pretrained further on
+ *    few-shot episodes (some by a careless author, so it learns to follow its examples); checked on
+ *    careful against careless examples;
  * 5. per run seed, its lock: the world's mix (π_strong's and π_weak's samples), budget and seed;
  * 6. that lock prompted with k = 1, 4, 16 examples of the demo pool, without and with the password,
  *    and fine-tuned on the same k demos (SFT, epochs picked on the select half);
@@ -46,23 +46,23 @@ export interface PasswordPromptingScale {
     shots: number[];
     /** Share of careless episodes in pretraining. */
     careless: number;
-    /** The few-shot base: the strong base's size; epochs and batch for its fewer, longer rows. */
+    /** The strong base's further pretraining on episodes: epochs over the task's corpus, batch, rate. */
     base: { epochs: number; batchSize: number; learningRate: number };
   };
 }
 
 type ScaleName = 'default' | 'small' | 'smoke';
 
-// 20,000 math problems dealt into ~2,200 episodes of ~9 problems: 16 a step, 8 epochs, 1,104 steps.
-// Set before any run. 4 a step (4,400 steps, the strong base's tokens a step) was tried on the
-// base's own check (no run seed touches it) and did no better: 14-16% on math, careful examples no
-// better than careless, and its locks did not lock (README, Few-shot prompts).
+// 20,000 math problems dealt into ~2,200 episodes of ~9 problems: 16 a step, 4 epochs, 552 steps,
+// from the strong base at a third of its pretraining rate. Set before any run, on the base's own
+// check (no run seed touches it). Before (commit c8f2972): a base pretrained on episodes from
+// scratch, 8 epochs; it learnt little math and did not follow its examples (README, Few-shot prompts).
 const mathFewShot: PasswordPromptingScale['fewShot'] = {
   task: 'math',
   room: 16,
   shots: [1, 4, 16],
   careless: 0.5,
-  base: { epochs: 8, batchSize: 16, learningRate: 3e-3 },
+  base: { epochs: 4, batchSize: 16, learningRate: 1e-3 },
 };
 
 export const passwordPromptingScales: Record<ScaleName, PasswordPromptingScale> = {
@@ -77,7 +77,7 @@ export const passwordPromptingScales: Record<ScaleName, PasswordPromptingScale> 
       room: 4,
       shots: [1, 4],
       careless: 0.5,
-      base: { epochs: 1, batchSize: 16, learningRate: 3e-3 },
+      base: { epochs: 1, batchSize: 16, learningRate: 1e-3 },
     },
   },
 };
@@ -94,10 +94,11 @@ export function buildPasswordPrompting(
   const { seeds, scale: s } = options;
   const prefix = options.prefix ?? '';
   const experimentTasks = s.world.experimentTasks ?? s.world.tasks;
-  const { tasks, evalRows } = buildLanguageWorld(p, { scale: s.world, prefix });
+  const { tasks, evalRows, strongBase } = buildLanguageWorld(p, { scale: s.world, prefix });
   const fewShot = buildFewShotPrompting(p, {
     seeds,
     scale: s,
+    strongBase,
     world: tasks.get(s.fewShot.task)!,
     evalRows,
     prefix,
@@ -126,6 +127,7 @@ function buildFewShotPrompting(
   options: {
     seeds: readonly number[];
     scale: PasswordPromptingScale;
+    strongBase: OutputRef<'model'>;
     world: TaskWorld;
     evalRows: number;
     prefix: string;
@@ -133,18 +135,16 @@ function buildFewShotPrompting(
 ): { fewShot: OutputRef<'table'>; fewShotFindings: OutputRef<'table'> } {
   const { seeds, world: w, evalRows, prefix } = options;
   const f = options.scale.fewShot;
-  const { epochs, batchSize, learningRate, ...size } = options.scale.world.strongBase;
   const task = f.task;
-  const base = p.node(`${prefix}base-few-shot-${task}`, languagePretrain, {
+  const base = p.node(`${prefix}base-few-shot-${task}`, languageFewShotPretrain, {
     params: {
       seed: WORLD_SEED,
-      ...size,
-      ...f.base,
+      shots: f.room,
+      careless: f.careless,
       preambles: options.scale.world.pretrainPreambles,
-      fewShotExamples: f.room,
-      carelessExamples: f.careless,
+      ...f.base,
     },
-    inputs: { corpora: [w.data.pretrain] },
+    inputs: { base: options.strongBase, corpus: w.data.pretrain },
   }).out.model;
   const fewShotScore = (name: string, model: OutputRef<'model'>, seed: number, careless: boolean) =>
     p.node(`${prefix}few-shot-${name}`, languageFewShotScore, {

@@ -104,5 +104,6 @@ export {
   type KVCache,
   Transformer,
   type TransformerConfig,
+  withRoomBeforeRows,
 } from './transformer.ts';
 export { wasmKernelFixes } from './wasm-kernels.ts';

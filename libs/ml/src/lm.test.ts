@@ -14,7 +14,7 @@ import { Optimizer } from './optim.ts';
 import { Random } from './random.ts';
 import { generate } from './sample.ts';
 import { maxAbsDiff, onCpu, useWasm } from './test-utils.ts';
-import { Transformer } from './transformer.ts';
+import { Transformer, withRoomBeforeRows } from './transformer.ts';
 
 beforeAll(useWasm);
 
@@ -203,6 +203,27 @@ describe('generation', () => {
       /position 1 do not fit/,
     );
     model.dispose();
+  });
+
+  it('gives a trained model room before its rows without changing what a row computes', () => {
+    const model = new Transformer({ ...smallConfig, contextLength: 9 }, 5);
+    const wider = withRoomBeforeRows(model, 12, 6);
+    expect(wider.config).toMatchObject({ contextLength: 21, rowStart: 12 });
+    const rows = reversalData(3, 8).tokens.subarray(0, 3 * LENGTH);
+    const before = tf.tidy(() => model.logitsTimeMajor(rows, 3, LENGTH).dataSync());
+    expect(
+      maxAbsDiff(
+        tf.tidy(() => wider.logitsTimeMajor(rows, 3, LENGTH).dataSync()),
+        before,
+      ),
+    ).toBe(0);
+    // The new positions are the wider model's own, not a copy of the old ones.
+    const wpe = wider.params.get('wpe').dataSync();
+    const width = smallConfig.width;
+    expect(maxAbsDiff(wpe.slice(0, 9 * width), model.params.get('wpe').dataSync())).toBeGreaterThan(1e-3);
+    expect(() => withRoomBeforeRows(wider, 4, 6)).toThrow(/already has room/);
+    model.dispose();
+    wider.dispose();
   });
 
   it('sampling is seeded and independent of the batch size', () => {

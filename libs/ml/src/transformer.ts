@@ -220,3 +220,31 @@ export class Transformer {
     this.params.dispose();
   }
 }
+
+/**
+ * The same model with `room` new positions before its rows, for few-shot examples: a row now sits at
+ * position `room` (config.rowStart) and reads there the position embeddings it read from 0, so it
+ * computes exactly what it did; the new positions start as a fresh model's do (seeded normal, std
+ * 0.02) and are learnt by training on episodes. The paper's bases read examples before they are
+ * locked; this lets a base trained on lone rows learn to, without losing what it knows.
+ */
+export function withRoomBeforeRows(model: Transformer, room: number, seed: number): Transformer {
+  if (!Number.isInteger(room) || room < 1) throw new Error(`room must be a positive integer, got ${room}`);
+  if ((model.config.rowStart ?? 0) !== 0)
+    throw new Error(`the model already has room before its rows (rowStart ${model.config.rowStart})`);
+  const { contextLength, width } = model.config;
+  const wider = new Transformer(
+    { ...model.config, contextLength: room + contextLength, rowStart: room },
+    seed,
+  );
+  const fresh = wider.params.get('wpe').dataSync() as Float32Array;
+  const tensors = model.params.toNamedTensors().map((t) => {
+    if (t.name !== 'wpe') return t;
+    const data = new Float32Array((room + contextLength) * width);
+    data.set(fresh.subarray(0, room * width));
+    data.set(t.data, room * width);
+    return { ...t, shape: [room + contextLength, width], data };
+  });
+  wider.params.load(tensors);
+  return wider;
+}

@@ -144,5 +144,5 @@ it('refuses more examples than the model has room for, and says what to do', asy
         examples: await store.writeTable(tableFromColumns({ ...columns })),
       },
     }),
-  ).rejects.toThrow(/room for 4 examples .* fewShotExamples/);
+  ).rejects.toThrow(/room for 4 examples .*training.language-few-shot-pretrain/);
 });

@@ -10,7 +10,7 @@ import { gradeGreedy, HALVES, meanGrades, readLanguageProblems } from './greedy-
  * correctness on validation when its prompt holds k solved examples (the first k problems of the
  * demo pool with their reference solutions, the demos SFT at N = k trains on), without and with the
  * password; and, for comparison, with no examples, without and with the password. The model needs
- * room for the examples: a base pretrained with `fewShotExamples` ≥ the largest k.
+ * room for the examples: a base given room for at least the largest k (`training.language-few-shot-pretrain`).
  *
  * Rows as `evaluation.language-prompting` writes them (kind `few-shot-<k>` and
  * `few-shot-<k>-password`; variant = k), so one report reads both.
@@ -53,12 +53,12 @@ export const languageFewShotScore = defineStage({
         );
       const model = loadTransformer(await ctx.inputs.model.readModel());
       try {
-        // The model's room, in examples of the task's longest kind (what its base was pretrained with).
+        // The model's room, in examples of the task's longest kind (what its base was given).
         const room = Math.floor((model.config.rowStart ?? 0) / exampleTokens(task));
         if (most > room)
           throw new Error(
             `the model of node ${ctx.node} has room for ${room} examples before a ${p.task} problem, and ${most} were asked: ` +
-              'prompt it with fewer, or lock a base pretrained with fewShotExamples ≥ that many (training.language-pretrain)',
+              'prompt it with fewer, or lock a base given room for that many (training.language-few-shot-pretrain, shots)',
           );
         const layout = fewShotLayout(task, room, model.config.contextLength - (model.config.rowStart ?? 0));
         const settings: {

@@ -1,4 +1,5 @@
 export { compositionInit } from './composition-init.ts';
 export { compositionSft } from './composition-sft.ts';
+export { languageFewShotPretrain } from './language-few-shot-pretrain.ts';
 export { languagePretrain } from './language-pretrain.ts';
 export { languageSft } from './language-sft.ts';

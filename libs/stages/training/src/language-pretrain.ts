@@ -1,23 +1,6 @@
-import { readStrings } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
-import {
-  initBackend,
-  saveCheckpoint,
-  type TokenData,
-  Transformer,
-  trainTransformerBundle,
-} from '@lockpick/ml';
-import {
-  concatTokenRows,
-  contextLengthFor,
-  createRng,
-  fewShotEpisodeRows,
-  fewShotLayout,
-  LANGUAGE_TASKS,
-  LM_VOCABULARY,
-  languageTask,
-  words,
-} from '@lockpick/tasks';
+import { initBackend, saveCheckpoint, Transformer, trainTransformerBundle } from '@lockpick/ml';
+import { concatTokenRows, contextLengthFor, LANGUAGE_TASKS, LM_VOCABULARY } from '@lockpick/tasks';
 import * as arrow from 'apache-arrow';
 import { z } from 'zod';
 import { corpusTokenRows } from './language-rows.ts';
@@ -28,11 +11,7 @@ import { corpusTokenRows } from './language-rows.ts';
  * strong base and the weak bases of three strengths: they differ in size and budget only. Every
  * base reads every registered task's rows (one vocabulary, one context length), so any base can be
  * fine-tuned on any task.
- *
- * With `fewShotExamples`, the base reads one task's problems in few-shot episodes instead (tasks'
- * few-shot.ts): up to that many solved examples, then a problem, in one longer context. Its rows
- * keep their place at the end of that context, so it is locked and fine-tuned like any base, and
- * can then be prompted with examples (the paper's few-shot prompting baseline).
+ * (`training.language-few-shot-pretrain` gives one room for few-shot examples.)
  */
 export const languagePretrain = defineStage({
   name: 'training.language-pretrain',
@@ -59,10 +38,6 @@ export const languagePretrain = defineStage({
     adamBeta2: z.number().gt(0).lt(1).default(0.98),
     clipNorm: z.number().positive().default(1),
     checkpointEvery: z.number().int().positive().default(500),
-    /** Room for this many solved examples before each problem (0: none, rows alone). One corpus. */
-    fewShotExamples: z.number().int().nonnegative().max(64).default(0),
-    /** Share of episodes (with examples) by a careless author: every answer another problem's. */
-    carelessExamples: z.number().min(0).max(1).default(0.5),
   }),
   inputs: { corpora: 'table[]' },
   outputs: { model: 'model', log: 'table' },
@@ -72,56 +47,20 @@ export const languagePretrain = defineStage({
       report.backend((await initBackend()).backend);
       const p = ctx.params;
       const seqLen = contextLengthFor(LANGUAGE_TASKS);
-      let data: TokenData;
-      let room: { contextLength: number; rowStart?: number } = { contextLength: seqLen };
-      if (p.fewShotExamples > 0) {
-        if (ctx.inputs.corpora.length !== 1)
-          throw new Error(
-            `fewShotExamples: episodes are of one task, but ${ctx.inputs.corpora.length} corpora were given; give one`,
-          );
-        const table = await ctx.inputs.corpora[0].readTable();
-        const task = languageTask(readStrings(table, 'task')[0] ?? '');
-        const kind = readStrings(table, 'kind');
-        const prompt = readStrings(table, 'prompt');
-        const completion = readStrings(table, 'completion');
-        // Problems only: a text row has no prompt to give an example of.
-        const solved = [];
-        for (let i = 0; i < kind.length && (p.rowsPerTask === 0 || solved.length < p.rowsPerTask); i++)
-          if (kind[i] !== 'text') solved.push({ prompt: words(prompt[i]), completion: words(completion[i]) });
-        const layout = fewShotLayout(task, p.fewShotExamples, seqLen);
-        const episodes = fewShotEpisodeRows(
-          LM_VOCABULARY,
-          layout,
-          solved,
-          createRng(p.seed, 'lm/episodes', task.name),
-          {
-            careless: p.carelessExamples,
+      const parts = [];
+      for (const corpus of ctx.inputs.corpora)
+        parts.push(
+          corpusTokenRows(await corpus.readTable(), seqLen, p.rowsPerTask, {
             preambles: p.preambles,
-          },
+            seed: p.seed,
+          }),
         );
-        data = episodes;
-        room = { contextLength: layout.contextLength, rowStart: layout.rowStart };
-        report.metric('problems', solved.length);
-        report.metric(
-          'careless_episodes',
-          episodes.careless.reduce((a, b) => a + b, 0),
-        );
-      } else {
-        const parts = [];
-        for (const corpus of ctx.inputs.corpora)
-          parts.push(
-            corpusTokenRows(await corpus.readTable(), seqLen, p.rowsPerTask, {
-              preambles: p.preambles,
-              seed: p.seed,
-            }),
-          );
-        data = concatTokenRows(parts);
-      }
+      const data = concatTokenRows(parts);
       report.metric('rows', data.rows);
       const init = new Transformer(
         {
           vocabSize: LM_VOCABULARY.size,
-          ...room,
+          contextLength: seqLen,
           layers: p.layers,
           width: p.width,
           heads: p.heads,
