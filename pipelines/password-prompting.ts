@@ -57,6 +57,7 @@ type ScaleName = 'default' | 'small' | 'smoke';
 // from the strong base at a third of its pretraining rate. Set before any run, on the base's own
 // check (no run seed touches it). Before (commit c8f2972): a base pretrained on episodes from
 // scratch, 8 epochs; it learnt little math and did not follow its examples (README, Few-shot prompts).
+// Tried after: a fifth careless at 3e-4; no better on the check (careful 18-22%, careless 18-19%).
 const mathFewShot: PasswordPromptingScale['fewShot'] = {
   task: 'math',
   room: 16,
