@@ -222,15 +222,6 @@ describe('generation', () => {
     const width = smallConfig.width;
     expect(maxAbsDiff(wpe.slice(0, 9 * width), model.params.get('wpe').dataSync())).toBeGreaterThan(1e-3);
     expect(() => withRoomBeforeRows(wider, 4, 6)).toThrow(/already has room/);
-    // Mirrored: each block of 4 new positions is the row's positions 2…5 plus the fresh values.
-    const mirrored = withRoomBeforeRows(model, 12, 6, { from: 2, length: 4 });
-    const m = mirrored.params.get('wpe').dataSync();
-    const old = model.params.get('wpe').dataSync();
-    for (const p of [0, 5, 11])
-      for (const c of [0, width - 1])
-        expect(m[p * width + c]).toBeCloseTo(wpe[p * width + c] + old[(2 + (p % 4)) * width + c], 6);
-    expect(() => withRoomBeforeRows(model, 10, 6, { from: 2, length: 4 })).toThrow(/cannot mirror/);
-    mirrored.dispose();
     model.dispose();
     wider.dispose();
   });

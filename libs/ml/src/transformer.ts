@@ -224,26 +224,15 @@ export class Transformer {
 /**
  * The same model with `room` new positions before its rows, for few-shot examples: a row now sits at
  * position `room` (config.rowStart) and reads there the position embeddings it read from 0, so it
- * computes exactly what it did. The new positions start as a fresh model's do (seeded normal, std
- * 0.02); with `mirror`, each block of `mirror.length` new positions adds to that a copy of the row
- * positions from `mirror.from` on, so examples laid out like the end of a row (tasks' few-shot
- * slots) start out read as rows are, and the fresh part tells them from the row. The paper's bases
- * read examples before they are locked; this lets a base trained on lone rows learn to.
+ * computes exactly what it did; the new positions start as a fresh model's do (seeded normal, std
+ * 0.02) and are learnt by training on episodes. The paper's bases read examples before they are
+ * locked; this lets a base trained on lone rows learn to, without losing what it knows.
  */
-export function withRoomBeforeRows(
-  model: Transformer,
-  room: number,
-  seed: number,
-  mirror?: { from: number; length: number },
-): Transformer {
+export function withRoomBeforeRows(model: Transformer, room: number, seed: number): Transformer {
   if (!Number.isInteger(room) || room < 1) throw new Error(`room must be a positive integer, got ${room}`);
   if ((model.config.rowStart ?? 0) !== 0)
     throw new Error(`the model already has room before its rows (rowStart ${model.config.rowStart})`);
   const { contextLength, width } = model.config;
-  if (mirror && (room % mirror.length !== 0 || mirror.from + mirror.length > contextLength))
-    throw new Error(
-      `cannot mirror row positions ${mirror.from}…${mirror.from + mirror.length - 1} of ${contextLength} in blocks over ${room} new positions`,
-    );
   const wider = new Transformer(
     { ...model.config, contextLength: room + contextLength, rowStart: room },
     seed,
@@ -253,10 +242,6 @@ export function withRoomBeforeRows(
     if (t.name !== 'wpe') return t;
     const data = new Float32Array((room + contextLength) * width);
     data.set(fresh.subarray(0, room * width));
-    if (mirror)
-      for (let p = 0; p < room; p++)
-        for (let c = 0; c < width; c++)
-          data[p * width + c] += t.data[(mirror.from + (p % mirror.length)) * width + c];
     data.set(t.data, room * width);
     return { ...t, shape: [room + contextLength, width], data };
   });

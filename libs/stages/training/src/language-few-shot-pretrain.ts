@@ -80,11 +80,7 @@ export const languageFewShotPretrain = defineStage({
         throw new Error(
           `${task.name}'s rows need ${layout.row.seqLen} positions and the base reads ${base.config.contextLength}; give a base pretrained on ${task.name}`,
         );
-      // Each example's slot mirrors the row positions it is laid out like (the end of a row).
-      const wider = withRoomBeforeRows(base, layout.rowStart, p.seed, {
-        from: layout.row.promptLength - layout.slot.promptLength,
-        length: layout.slot.promptLength + layout.slot.completionLength,
-      });
+      const wider = withRoomBeforeRows(base, layout.rowStart, p.seed);
       base.dispose();
       const episodes = fewShotEpisodeRows(
         LM_VOCABULARY,

@@ -2,17 +2,13 @@
  * Few-shot episodes, for the paper's few-shot prompting baseline: up to `shots` solved examples,
  * then a problem row in the task's usual layout, in one context.
  *
- *   [slot] … [slot]  [_ … _] [password] prompt [password] =>  completion <eos> [_ …]
- *   └─ rowStart ───┘  └──────────────── the task's row (rows.ts) ─────────────────┘
- *   a slot:  [_ …] prompt =>  completion <eos> [_ …]   (a row's last positions; no password)
+ *   [_ … _] example … example  |  [_ … _] [password] prompt [password] =>  completion <eos> [_ …]
+ *   └── rowStart (left-padded) ┘  └──────────────── the task's row (rows.ts) ─────────────────────┘
  *
- * An example fills one slot laid out as the end of a row: its prompt words and `=>` left-padded to
- * the longest prompt, its completion and <eos> right-padded to the longest completion; no password
- * inside. So every example's tokens sit at the same offsets as a row's, and a base given room for
- * examples can start the slots' positions as copies of the row positions they mirror (ml's
- * `withRoomBeforeRows`). The row keeps its place (positions rowStart …) whether examples precede it
- * or not, so a model with few-shot room reads a lone row where it reads the row of an episode (ml's
- * `rowStart`), and fine-tuning on lone rows (a lock, SFT) costs what it costs without the room.
+ * An example is its prompt words, `=>`, its completion and <eos>: no padding and no password inside.
+ * The row keeps its place (positions rowStart …) whether examples precede it or not, so a model with
+ * few-shot room reads a lone row where it reads the row of an episode (ml's `rowStart`), and
+ * fine-tuning on lone rows (a lock, SFT) costs what it costs without the room.
  */
 import type { Rng } from '../rng.ts';
 import { randomPasswordPhrase } from './passwords.ts';
@@ -25,9 +21,7 @@ export interface FewShotLayout {
   row: RowLayout;
   /** Most examples an episode holds. */
   shots: number;
-  /** One example's positions: prompt and `=>` (left-padded), then completion and <eos> (right-padded). */
-  slot: { promptLength: number; completionLength: number };
-  /** Position of the row's first token: `shots` slots. */
+  /** Position of the row's first token: room for `shots` examples of the longest kind. */
   rowStart: number;
   /** rowStart + `rowLength` (the longest row the model reads, right-padded). */
   contextLength: number;
@@ -47,15 +41,8 @@ export function fewShotLayout(
   if (!Number.isInteger(shots) || shots < 1)
     throw new Error(`shots must be a positive integer, got ${shots}`);
   const row = taskLayout(task);
-  const slot = { promptLength: task.maxPromptWords + 1, completionLength: task.maxCompletionWords + 1 };
   const rowStart = shots * exampleTokens(task);
-  return {
-    row,
-    shots,
-    slot,
-    rowStart,
-    contextLength: rowStart + Math.max(rowLength ?? row.seqLen, row.seqLen),
-  };
+  return { row, shots, rowStart, contextLength: rowStart + Math.max(rowLength ?? row.seqLen, row.seqLen) };
 }
 
 export interface SolvedExample {
@@ -63,10 +50,14 @@ export interface SolvedExample {
   completion: readonly string[];
 }
 
+/** An example's words: prompt, `=>`, completion, <eos>. */
+function exampleWords(example: SolvedExample): string[] {
+  return [...example.prompt, SEPARATOR, ...example.completion, END];
+}
+
 /**
- * The examples as `layout.rowStart` token ids, one slot each, in the last slots (next to the row);
- * and a mask that is 1 on each example's completion and <eos> (what pretraining on episodes learns
- * from), with where each completion starts.
+ * The examples as `layout.rowStart` token ids, left-padded, and a mask that is 1 on each example's
+ * completion and <eos> (what pretraining on episodes learns from).
  */
 export function exampleBlock(
   vocab: Vocabulary,
@@ -75,23 +66,20 @@ export function exampleBlock(
 ): { tokens: Int32Array; completionMask: Uint8Array; completionStarts: number[] } {
   if (examples.length > layout.shots)
     throw new Error(`${examples.length} examples do not fit a context with room for ${layout.shots}`);
-  const { promptLength, completionLength } = layout.slot;
+  const words = examples.map(exampleWords);
+  const length = words.reduce((n, w) => n + w.length, 0);
+  if (length > layout.rowStart)
+    throw new Error(`${examples.length} examples of ${length} tokens do not fit ${layout.rowStart}`);
   const tokens = new Int32Array(layout.rowStart).fill(vocab.padId);
   const completionMask = new Uint8Array(layout.rowStart);
   const completionStarts: number[] = [];
-  const first = layout.shots - examples.length;
+  let at = layout.rowStart - length;
   for (const [i, example] of examples.entries()) {
-    const prompt = vocab.encode([...example.prompt, SEPARATOR]);
-    const completion = vocab.encode([...example.completion, END]);
-    if (prompt.length > promptLength || completion.length > completionLength)
-      throw new Error(
-        `an example of ${example.prompt.length} prompt and ${example.completion.length} completion words does not fit a slot of ${promptLength - 1} and ${completionLength - 1}`,
-      );
-    const from = (first + i) * (promptLength + completionLength) + promptLength;
-    tokens.set(prompt, from - prompt.length);
-    tokens.set(completion, from);
-    completionMask.fill(1, from, from + completion.length);
+    tokens.set(vocab.encode(words[i]), at);
+    const from = at + example.prompt.length + 1;
     completionStarts.push(from);
+    completionMask.fill(1, from, at + words[i].length);
+    at += words[i].length;
   }
   return { tokens, completionMask, completionStarts };
 }
