@@ -1,4 +1,3 @@
-import { readStrings } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
 import {
   initBackend,
@@ -7,16 +6,10 @@ import {
   trainTransformerBundle,
   withRoomBeforeRows,
 } from '@lockpick/ml';
-import {
-  createRng,
-  fewShotEpisodeRows,
-  fewShotLayout,
-  LM_VOCABULARY,
-  languageTask,
-  words,
-} from '@lockpick/tasks';
+import { createRng, fewShotEpisodeRows, fewShotLayout, LM_VOCABULARY } from '@lockpick/tasks';
 import * as arrow from 'apache-arrow';
 import { z } from 'zod';
+import { corpusRows } from './language-rows.ts';
 
 /**
  * A base that reads few-shot examples (the paper's few-shot prompting baseline): a pretrained base
@@ -42,8 +35,8 @@ export const languageFewShotPretrain = defineStage({
     careless: z.number().min(0).max(1).default(0.5),
     /** Share of problems wrapped in a random phrase of password words, as the base's pretraining. */
     preambles: z.number().min(0).max(1).default(0),
-    /** Problems of the corpus to use, from the first (0: all). */
-    problems: z.number().int().nonnegative().default(0),
+    /** Rows of the corpus to use, from the first (0: all); its text rows are skipped. */
+    rows: z.number().int().nonnegative().default(0),
     epochs: z.number().positive().default(4),
     batchSize: z.number().int().positive().default(16),
     learningRate: z.number().positive().default(1e-3),
@@ -60,15 +53,8 @@ export const languageFewShotPretrain = defineStage({
     stageTask(ctx.signal, async (report) => {
       report.backend((await initBackend()).backend);
       const p = ctx.params;
-      const table = await ctx.inputs.corpus.readTable();
-      const task = languageTask(readStrings(table, 'task')[0] ?? '');
-      const kind = readStrings(table, 'kind');
-      const prompt = readStrings(table, 'prompt');
-      const completion = readStrings(table, 'completion');
       // Problems only: a text row has no prompt to give an example of.
-      const solved = [];
-      for (let i = 0; i < kind.length && (p.problems === 0 || solved.length < p.problems); i++)
-        if (kind[i] !== 'text') solved.push({ prompt: words(prompt[i]), completion: words(completion[i]) });
+      const { task, problems: solved } = corpusRows(await ctx.inputs.corpus.readTable(), p.rows);
       const base = loadTransformer(await ctx.inputs.base.readModel());
       if ((base.config.rowStart ?? 0) !== 0)
         throw new Error(
