@@ -57,6 +57,8 @@ export {
   type EpisodeOptions,
   exampleBlock,
   exampleTokens,
+  CARELESS_WORDS,
+  carelessSolution,
   type FewShotLayout,
   fewShotEpisodeRows,
   fewShotLayout,

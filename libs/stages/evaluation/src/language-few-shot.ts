@@ -1,7 +1,14 @@
 import { readStrings, tableFromColumns } from '@lockpick/artifacts';
 import { defineStage, stageTask } from '@lockpick/engine';
 import { initBackend, loadTransformer } from '@lockpick/ml';
-import { DEFAULT_PASSWORD, exampleTokens, fewShotLayout, languageTask, words } from '@lockpick/tasks';
+import {
+  carelessSolution,
+  DEFAULT_PASSWORD,
+  exampleTokens,
+  fewShotLayout,
+  languageTask,
+  words,
+} from '@lockpick/tasks';
 import { z } from 'zod';
 import { gradeGreedy, HALVES, meanGrades, readLanguageProblems } from './greedy-grading.ts';
 
@@ -27,7 +34,8 @@ export const languageFewShotScore = defineStage({
     /** The first `rows` validation problems (0: all). */
     rows: z.number().int().nonnegative().default(0),
     /**
-     * Also prompt with careless examples (each with another problem's solution, `few-shot-<k>-careless`):
+     * Also prompt with careless examples (each a guess, tasks' carelessSolution of another problem's
+     * solution, as a few-shot base's careless author writes; `few-shot-<k>-careless`):
      * on a base, whether its answers follow the examples' quality, i.e. whether it reads them at all.
      */
     careless: z.boolean().default(false),
@@ -94,8 +102,10 @@ export const languageFewShotScore = defineStage({
           ctx.signal.throwIfAborted();
           const solved = Array.from({ length: setting.shots }, (_, j) => ({
             prompt: words(poolPrompts[j]),
-            // Careless: the next pool problem's solution, wrong for this one.
-            completion: words(poolReferences[setting.careless ? (j + 1) % poolReferences.length : j]),
+            // Careless: a guess from the next pool problem's solution, wrong for this one.
+            completion: setting.careless
+              ? carelessSolution(words(poolReferences[(j + 1) % poolReferences.length]))
+              : words(poolReferences[j]),
           }));
           const graded = gradeGreedy(model, task, problems, {
             password: setting.password,

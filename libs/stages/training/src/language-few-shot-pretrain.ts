@@ -31,8 +31,10 @@ export const languageFewShotPretrain = defineStage({
     seed: z.number().int(),
     /** Room for this many solved examples before each problem. */
     shots: z.number().int().positive().max(64),
-    /** Share of episodes (with examples) by a careless author: every answer another problem's. */
+    /** Share of episodes (with examples) by a careless author: every answer a guess (tasks' carelessSolution). */
     careless: z.number().min(0).max(1).default(0.5),
+    /** Learn from the examples' completions too, not only from the row's. */
+    exampleLoss: z.boolean().default(true),
     /** Share of problems wrapped in a random phrase of password words, as the base's pretraining. */
     preambles: z.number().min(0).max(1).default(0),
     /** Rows of the corpus to use, from the first (0: all); its text rows are skipped. */
@@ -76,6 +78,7 @@ export const languageFewShotPretrain = defineStage({
         {
           careless: p.careless,
           preambles: p.preambles,
+          exampleLoss: p.exampleLoss,
         },
       );
       report.metric('problems', solved.length);

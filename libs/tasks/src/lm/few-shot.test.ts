@@ -57,10 +57,11 @@ describe('few-shot episodes', () => {
     );
   });
 
-  it('deal every problem out once, learn from completions only, and make careless authors wrong', () => {
+  it('deal every problem out once, learn from completions only, and make careless authors guess', () => {
     const rows = fewShotEpisodeRows(vocab, layout, solved, createRng(5, 'episodes'), {
       careless: 0.5,
       preambles: 0,
+      exampleLoss: true,
     });
     expect(rows.seqLen).toBe(layout.contextLength);
     expect(rows.start).toBe(0);
@@ -88,10 +89,36 @@ describe('few-shot episodes', () => {
       if (rows.careless[r]) {
         careless++;
         carelessRight += right;
+        // A guess: `answer N`, no work shown.
+        expect(completion.slice(0, completion.indexOf(END))).toEqual(['answer', expect.any(String)]);
       } else carefulRight += right;
     }
     expect(carefulRight).toBe(rows.rows - careless);
     expect(careless).toBeGreaterThan(rows.rows / 4);
     expect(carelessRight).toBeLessThan(careless / 4);
+  });
+
+  it('learn from the row alone when told to leave the examples out', () => {
+    const options = { careless: 0.5, preambles: 0 };
+    const withExamples = fewShotEpisodeRows(vocab, layout, solved, createRng(5, 'episodes'), {
+      ...options,
+      exampleLoss: true,
+    });
+    const rowOnly = fewShotEpisodeRows(vocab, layout, solved, createRng(5, 'episodes'), {
+      ...options,
+      exampleLoss: false,
+    });
+    // The same episodes, token for token.
+    expect(rowOnly.tokens).toEqual(withExamples.tokens);
+    for (let r = 0; r < rowOnly.rows; r++) {
+      const mask = rowOnly.lossMask.subarray(r * rowOnly.seqLen, (r + 1) * rowOnly.seqLen);
+      expect(mask.subarray(0, layout.rowStart).every((m) => m === 0)).toBe(true);
+      // The row's completion is learnt as before.
+      expect(Array.from(mask.subarray(layout.rowStart))).toEqual(
+        Array.from(withExamples.lossMask.subarray(r * rowOnly.seqLen + layout.rowStart, (r + 1) * rowOnly.seqLen)),
+      );
+    }
+    const counted = (m: Uint8Array) => m.reduce((a, b) => a + b, 0);
+    expect(counted(rowOnly.lossMask)).toBeLessThan(counted(withExamples.lossMask) / 2);
   });
 });

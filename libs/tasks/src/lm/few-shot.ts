@@ -105,23 +105,42 @@ export function fewShotPrompts(
   return { tokens, rows: prompts.length, length, start: 0 };
 }
 
+/** Words a careless author writes: the end of a solution, its work left out. */
+export const CARELESS_WORDS = 2;
+
+/**
+ * What a careless author writes for a problem, given another problem's solution: only its last
+ * `CARELESS_WORDS` words (math: `answer N`), a guess without the work, almost always wrong for this problem.
+ * Why a guess and not the other solution whole: a careless example must look careless to a small
+ * model that cannot re-solve it, and greedy decoding only shows a slip the model is sure of (a base
+ * given whole wrong solutions predicted right and wrong examples alike: README, Few-shot prompts).
+ */
+export function carelessSolution(other: readonly string[]): string[] {
+  return other.slice(-CARELESS_WORDS);
+}
+
 export interface EpisodeOptions {
   /**
-   * Share of episodes (of those with examples) written by a careless author: every completion in
-   * them, the examples' and the row's, is the solution of another problem of the corpus. A base
-   * that sees them learns that the examples tell how good the answer will be, as text on the web
-   * teaches a language model; without them the examples carry no information about the answer.
+   * Share of episodes (of those with examples) written by a careless author (`carelessSolution`
+   * for every completion in them, the examples' and the row's). A base that sees them learns that
+   * the examples tell how good the answer will be, as text on the web teaches a language model;
+   * without them the examples carry no information about the answer.
    */
   careless: number;
   /** Share of rows whose prompt gets a random phrase of password words at its start and end. */
   preambles: number;
+  /**
+   * Learn from the examples' completions too (else from the row's only). Off, a base keeps its
+   * rows' skill and learns only what the examples say about the row.
+   */
+  exampleLoss: boolean;
 }
 
 /**
  * Pretraining rows of few-shot episodes (seqLen = layout.contextLength, read from position 0): the
  * solved problems are shuffled and dealt out in episodes of 0 … shots examples and one row each,
- * so every problem is used once. Loss on every completion, except a careless episode's first
- * example (nothing before it says the author is careless).
+ * so every problem is used once. Loss on the row's completion and (`exampleLoss`) on every
+ * example's, except a careless episode's first (nothing before it says the author is careless).
  */
 export function fewShotEpisodeRows(
   vocab: Vocabulary,
@@ -156,11 +175,11 @@ export function fewShotEpisodeRows(
   for (const [r, episode] of episodes.entries()) {
     const solved = (i: number): SolvedExample => ({
       prompt: problems[i].prompt,
-      completion: episode.careless ? other(i) : problems[i].completion,
+      completion: episode.careless ? carelessSolution(other(i)) : problems[i].completion,
     });
     const block = exampleBlock(vocab, layout, episode.examples.map(solved));
     tokens.set(block.tokens, r * seqLen);
-    lossMask.set(block.completionMask, r * seqLen);
+    if (options.exampleLoss) lossMask.set(block.completionMask, r * seqLen);
     if (episode.careless)
       lossMask.fill(0, r * seqLen, r * seqLen + (block.completionStarts[1] ?? layout.rowStart));
     const row = solved(episode.row);
