@@ -46,8 +46,11 @@ export interface PasswordPromptingScale {
     shots: number[];
     /** Share of careless episodes in pretraining. */
     careless: number;
-    /** The strong base's further pretraining on episodes: epochs over the task's corpus, batch, rate. */
-    base: { epochs: number; batchSize: number; learningRate: number };
+    /**
+     * The strong base's further pretraining on episodes: epochs over the task's corpus, batch, rate,
+     * and whether it learns from the examples' completions too (else from the rows' only).
+     */
+    base: { epochs: number; batchSize: number; learningRate: number; exampleLoss: boolean };
   };
 }
 
@@ -63,7 +66,7 @@ const mathFewShot: PasswordPromptingScale['fewShot'] = {
   room: 16,
   shots: [1, 4, 16],
   careless: 0.5,
-  base: { epochs: 4, batchSize: 16, learningRate: 1e-3 },
+  base: { epochs: 4, batchSize: 16, learningRate: 1e-3, exampleLoss: false },
 };
 
 export const passwordPromptingScales: Record<ScaleName, PasswordPromptingScale> = {
@@ -78,7 +81,7 @@ export const passwordPromptingScales: Record<ScaleName, PasswordPromptingScale> 
       room: 4,
       shots: [1, 4],
       careless: 0.5,
-      base: { epochs: 1, batchSize: 16, learningRate: 1e-3 },
+      base: { epochs: 1, batchSize: 16, learningRate: 1e-3, exampleLoss: false },
     },
   },
 };
