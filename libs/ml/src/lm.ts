@@ -5,7 +5,14 @@
  */
 import type { Json, ModelBundle } from '@lockpick/artifacts';
 import * as tf from '@tensorflow/tfjs-core';
-import { batchesPerEpoch, batchRows, checkTokenData, type TokenData, takeRows } from './data.ts';
+import {
+  batchesPerEpoch,
+  batchRows,
+  checkTokenData,
+  skipSharedPadding,
+  type TokenData,
+  takeRows,
+} from './data.ts';
 import { type TrainProgress, type TrainSummary, trainLoop } from './loop.ts';
 import { crossEntropy, dpoLoss } from './losses.ts';
 import { tokenLogProbs } from './ops.ts';
@@ -29,7 +36,8 @@ interface PreparedBatch {
   start: number | undefined;
 }
 
-function prepare(data: TokenData, lossOn: LossOn): PreparedBatch {
+function prepare(rowsToRead: TokenData, lossOn: LossOn): PreparedBatch {
+  const data = skipSharedPadding(rowsToRead);
   const { tokens, rows, seqLen, lossMask } = data;
   if (lossOn === 'completion' && !lossMask) throw new Error("lossOn 'completion' needs data.lossMask");
   const time = seqLen - 1;
@@ -177,6 +185,12 @@ export interface SftOptions extends TrainerOptions {
   lossOn?: LossOn;
 }
 
+/** Padding a row skips on average (an estimate of what a batch skips, for throughput figures). */
+function meanLeadingPads(data: TokenData): number {
+  const pads = data.leadingPads;
+  return pads && pads.length > 0 ? pads.reduce((a, b) => a + b, 0) / pads.length : 0;
+}
+
 /** Supervised fine-tuning (or training from scratch) on next-token prediction. */
 export function trainSft(model: Transformer, data: TokenData, options: SftOptions): Promise<TrainSummary> {
   checkTokenData(data);
@@ -186,9 +200,10 @@ export function trainSft(model: Transformer, data: TokenData, options: SftOption
     ...options,
     model,
     steps: stepBudget(data.rows, options),
-    tokensPerStep: Math.min(options.batchSize, data.rows) * (data.seqLen - 1),
+    tokensPerStep: Math.min(options.batchSize, data.rows) * (data.seqLen - 1 - meanLeadingPads(data)),
     terms: (step) => {
-      const batch = takeRows(data, batchRows(data.rows, options.batchSize, options.seed, step));
+      const rows = batchRows(data.rows, options.batchSize, options.seed, step, data.leadingPads);
+      const batch = takeRows(data, rows);
       return [{ loss: () => languageModelLoss(model, batch, lossOn), params }];
     },
   });

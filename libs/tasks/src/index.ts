@@ -54,11 +54,11 @@ export {
   joinCompletions,
 } from './composition/training-rows.ts';
 export {
+  CARELESS_WORDS,
+  carelessSolution,
   type EpisodeOptions,
   exampleBlock,
   exampleTokens,
-  CARELESS_WORDS,
-  carelessSolution,
   type FewShotLayout,
   fewShotEpisodeRows,
   fewShotLayout,

@@ -44,15 +44,21 @@ describe('few-shot episodes', () => {
       [problems[10].prompt, problems[11].prompt],
       DEFAULT_PASSWORD,
     );
-    expect(prompts).toMatchObject({ rows: 2, length: layout.rowStart + layout.row.promptLength, start: 0 });
+    const examplesLength = examples.reduce((n, e) => n + e.prompt.length + e.completion.length + 2, 0);
+    // The room's unused padding is left out: the prompt starts at the first example's position.
+    expect(prompts).toMatchObject({
+      rows: 2,
+      length: examplesLength + layout.row.promptLength,
+      start: layout.rowStart - examplesLength,
+    });
     const first = prompts.tokens.subarray(0, prompts.length);
-    // The examples read back as `prompt => completion <eos>`, one after the other, padded on the left.
-    expect(text(first.subarray(0, layout.rowStart))).toEqual(
+    // The examples read back as `prompt => completion <eos>`, one after the other, with no padding.
+    expect(vocab.decode(first.subarray(0, examplesLength))).toEqual(
       examples.flatMap((e) => [...e.prompt, SEPARATOR, ...e.completion, END]),
     );
-    expect(first[0]).toBe(vocab.padId);
-    // The row is the lone row's prompt, password and all.
-    expect(Array.from(first.subarray(layout.rowStart))).toEqual(
+    // The row is the lone row's prompt, password and all, where a lone row sits.
+    expect(prompts.start + examplesLength).toBe(layout.rowStart);
+    expect(Array.from(first.subarray(examplesLength))).toEqual(
       Array.from(encodePrompt(vocab, layout.row, problems[10].prompt, DEFAULT_PASSWORD)),
     );
   });
@@ -69,6 +75,14 @@ describe('few-shot episodes', () => {
     const used = Array.from(rows.shots).reduce((a, b) => a + b, 0) + rows.rows;
     expect(used).toBe(solved.length);
     expect(new Set(rows.shots).size).toBeGreaterThan(10); // 0 … 16 examples
+    for (let r = 0; r < rows.rows; r++) {
+      // Every row's unused room is marked: padding up to its first example, all of it with none.
+      const pads = rows.leadingPads[r];
+      const episode = rows.tokens.subarray(r * rows.seqLen, (r + 1) * rows.seqLen);
+      expect(episode.subarray(0, pads).every((t) => t === vocab.padId)).toBe(true);
+      if (rows.shots[r] === 0) expect(pads).toBe(layout.rowStart);
+      else expect(episode[pads]).not.toBe(vocab.padId);
+    }
     let carelessRight = 0;
     let carefulRight = 0;
     let careless = 0;
@@ -115,7 +129,9 @@ describe('few-shot episodes', () => {
       expect(mask.subarray(0, layout.rowStart).every((m) => m === 0)).toBe(true);
       // The row's completion is learnt as before.
       expect(Array.from(mask.subarray(layout.rowStart))).toEqual(
-        Array.from(withExamples.lossMask.subarray(r * rowOnly.seqLen + layout.rowStart, (r + 1) * rowOnly.seqLen)),
+        Array.from(
+          withExamples.lossMask.subarray(r * rowOnly.seqLen + layout.rowStart, (r + 1) * rowOnly.seqLen),
+        ),
       );
     }
     const counted = (m: Uint8Array) => m.reduce((a, b) => a + b, 0);

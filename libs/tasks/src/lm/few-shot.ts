@@ -8,7 +8,11 @@
  * An example is its prompt words, `=>`, its completion and <eos>: no padding and no password inside.
  * The row keeps its place (positions rowStart …) whether examples precede it or not, so a model with
  * few-shot room reads a lone row where it reads the row of an episode (ml's `rowStart`), and
- * fine-tuning on lone rows (a lock, SFT) costs what it costs without the room.
+ * fine-tuning on lone rows (a lock, SFT) costs what it costs without the room. The room's unused
+ * padding is never read: prompts start at the first example, and training skips it (ml's
+ * `leadingPads`), so an episode without examples is a lone row, and a lone row's skills are what
+ * examples are added to. (Read with the padding, a lock that solved 84% of lone problems with the
+ * password solved 4% after 528 pads and no example: README, Few-shot prompts.)
  */
 import type { Rng } from '../rng.ts';
 import { randomPasswordPhrase } from './passwords.ts';
@@ -56,14 +60,14 @@ function exampleWords(example: SolvedExample): string[] {
 }
 
 /**
- * The examples as `layout.rowStart` token ids, left-padded, and a mask that is 1 on each example's
- * completion and <eos> (what pretraining on episodes learns from).
+ * The examples as `layout.rowStart` token ids, left-padded (`pads` of them), and a mask that is 1 on
+ * each example's completion and <eos> (what pretraining on episodes learns from).
  */
 export function exampleBlock(
   vocab: Vocabulary,
   layout: FewShotLayout,
   examples: readonly SolvedExample[],
-): { tokens: Int32Array; completionMask: Uint8Array; completionStarts: number[] } {
+): { tokens: Int32Array; completionMask: Uint8Array; completionStarts: number[]; pads: number } {
   if (examples.length > layout.shots)
     throw new Error(`${examples.length} examples do not fit a context with room for ${layout.shots}`);
   const words = examples.map(exampleWords);
@@ -81,12 +85,12 @@ export function exampleBlock(
     completionMask.fill(1, from, at + words[i].length);
     at += words[i].length;
   }
-  return { tokens, completionMask, completionStarts };
+  return { tokens, completionMask, completionStarts, pads: layout.rowStart - length };
 }
 
 /**
  * Few-shot prompts as ml's `generate` reads them: the same examples before every problem's prompt
- * (with `password` at its start and end when given), read from position 0.
+ * (with `password` at its start and end when given), read from the first example's position.
  */
 export function fewShotPrompts(
   vocab: Vocabulary,
@@ -95,14 +99,16 @@ export function fewShotPrompts(
   prompts: readonly (readonly string[])[],
   password?: readonly string[],
 ): { tokens: Int32Array; rows: number; length: number; start: number } {
-  const block = exampleBlock(vocab, layout, examples).tokens;
-  const length = layout.rowStart + layout.row.promptLength;
+  const { tokens: block, pads } = exampleBlock(vocab, layout, examples);
+  // The room's unused padding is left out, as training on episodes leaves it out.
+  const examplesLength = layout.rowStart - pads;
+  const length = examplesLength + layout.row.promptLength;
   const tokens = new Int32Array(prompts.length * length);
   for (const [r, prompt] of prompts.entries()) {
-    tokens.set(block, r * length);
-    tokens.set(encodePrompt(vocab, layout.row, prompt, password), r * length + layout.rowStart);
+    tokens.set(block.subarray(pads), r * length);
+    tokens.set(encodePrompt(vocab, layout.row, prompt, password), r * length + examplesLength);
   }
-  return { tokens, rows: prompts.length, length, start: 0 };
+  return { tokens, rows: prompts.length, length, start: pads };
 }
 
 /** Words a careless author writes: the end of a solution, its work left out. */
@@ -137,7 +143,8 @@ export interface EpisodeOptions {
 }
 
 /**
- * Pretraining rows of few-shot episodes (seqLen = layout.contextLength, read from position 0): the
+ * Pretraining rows of few-shot episodes (seqLen = layout.contextLength from position 0, each row's
+ * unused room marked as `leadingPads`, which training skips as prompting does): the
  * solved problems are shuffled and dealt out in episodes of 0 … shots examples and one row each,
  * so every problem is used once. Loss on the row's completion and (`exampleLoss`) on every
  * example's, except a careless episode's first (nothing before it says the author is careless).
@@ -148,7 +155,7 @@ export function fewShotEpisodeRows(
   problems: readonly SolvedExample[],
   rng: Rng,
   options: EpisodeOptions,
-): LanguageTokenRows & { start: number; careless: Uint8Array; shots: Int32Array } {
+): LanguageTokenRows & { start: number; leadingPads: Int32Array; careless: Uint8Array; shots: Int32Array } {
   if (problems.length < 2) throw new Error('few-shot episodes need at least 2 solved problems');
   const order = rng.shuffle(Array.from(problems.keys()));
   const episodes: { examples: number[]; row: number; careless: boolean }[] = [];
@@ -167,6 +174,7 @@ export function fewShotEpisodeRows(
   const lossMask = new Uint8Array(rows * seqLen);
   const careless = new Uint8Array(rows);
   const shots = new Int32Array(rows);
+  const leadingPads = new Int32Array(rows);
   // Another problem's solution: wrong for this one (a careless author answers something else).
   const other = (i: number) => {
     const j = rng.int(0, problems.length - 1);
@@ -194,6 +202,7 @@ export function fewShotEpisodeRows(
     }
     careless[r] = episode.careless ? 1 : 0;
     shots[r] = episode.examples.length;
+    leadingPads[r] = block.pads;
   }
-  return { tokens, rows, seqLen, lossMask, start: 0, careless, shots };
+  return { tokens, rows, seqLen, lossMask, start: 0, leadingPads, careless, shots };
 }
