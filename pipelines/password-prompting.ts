@@ -57,10 +57,11 @@ export interface PasswordPromptingScale {
 type ScaleName = 'default' | 'small' | 'smoke';
 
 // 20,000 math problems dealt into ~2,200 episodes of ~9 problems: 16 a step, 4 epochs, 552 steps,
-// from the strong base at a third of its pretraining rate. Set before any run, on the base's own
-// check (no run seed touches it). Before (commit c8f2972): a base pretrained on episodes from
-// scratch, 8 epochs; it learnt little math and did not follow its examples (README, Few-shot prompts).
-// Tried after: a fifth careless at 3e-4; no better on the check (careful 18-22%, careless 18-19%).
+// from the strong base at a third of its pretraining rate, learning from the rows' completions only;
+// a careless author guesses (`answer N`, no work). Judged on the base's own check (no run seed
+// touches it). Before (commit c8f2972): a base pretrained on episodes from scratch; then (b3902a9)
+// this base learning from every completion, with careless authors copying other solutions whole:
+// it neither kept its math nor followed its examples (README, Few-shot prompts, the table of bases).
 const mathFewShot: PasswordPromptingScale['fewShot'] = {
   task: 'math',
   room: 16,

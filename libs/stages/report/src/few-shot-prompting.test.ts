@@ -57,14 +57,14 @@ function elicited(seed: number, demos: number, epochs: number, select: number, r
   });
 }
 
-async function report(fewShot: number, careless: number) {
+async function report(fewShot: number, careless: number, withPassword = 0.7) {
   const seeds = [1, 2, 3];
   const prompts = seeds.map((seed) =>
     prompted(seed, {
       none: 0.1,
       password: 0.7,
       'few-shot-4': fewShot,
-      'few-shot-4-password': 0.72,
+      'few-shot-4-password': withPassword,
     }),
   );
   // Two epoch candidates of N = 4: 64 looks better on select, 128 reports higher (not chosen).
@@ -96,11 +96,14 @@ it('puts k examples in the prompt beside SFT on them, epochs picked on the selec
   expect(verdict('6: few-shot prompts')).toBe('holds');
   expect(verdict('prompting appendix')).toBe('holds');
   expect(verdict('check: the base')).toBe('holds');
+  expect(verdict('check: the lock still opens')).toBe('holds');
 });
 
-it('says so when the examples unlock, beat SFT, or the base ignores them', async () => {
-  const { verdict } = await report(0.68, 0.84);
+it('says so when the examples unlock, beat SFT, the base ignores them, or they break the lock', async () => {
+  const { verdict } = await report(0.68, 0.84, 0.15);
   expect(verdict('6: few-shot prompts')).toBe('fails');
   expect(verdict('prompting appendix')).toBe('fails');
   expect(verdict('check: the base')).toBe('fails');
+  // (0.15 − 0.1) / 0.6 of the gap with the password after the examples.
+  expect(verdict('check: the lock still opens')).toBe('fails');
 });

@@ -38,9 +38,11 @@ function interval(values: number[]): [number, number] | undefined {
  *   seeds with 95% half-widths, and the share of the lock's gap each recovers.
  * - `findings`: few-shot prompts without the password do not unlock (< `unlocks` of the gap); SFT
  *   on k demos recovers more than k demos in the prompt (per seed, SFT minus few-shot > 0); and the
- *   check that makes the first mean something: the base the locks start from reads its examples
+ *   two checks that make the first mean something: the base the locks start from reads its examples
  *   (`base`: its few-shot table with careless examples; careful examples beat careless ones by more
- *   than `unlocks`), so a lock that ignores them has learned to.
+ *   than `unlocks`), so a lock that ignores them has learned to; and the lock still opens with the
+ *   password after k examples (more than 1 − `unlocks` of the gap), so examples that do not unlock
+ *   have not merely broken the model.
  */
 export const fewShotPromptingReport = defineStage({
   name: 'report.few-shot-prompting',
@@ -161,6 +163,22 @@ export const fewShotPromptingReport = defineStage({
             : g[1] < p.unlocks
               ? 'holds'
               : g[0] >= p.unlocks
+                ? 'fails'
+                : 'inconclusive',
+        });
+        // Without this, "examples do not unlock" may only say that examples break the model.
+        const kept = shares(withPassword);
+        const kk = interval(kept);
+        findings.push({
+          finding: 'check: the lock still opens with the password after examples',
+          subject: `${p.task}, k = ${k}`,
+          paper: 'the password unlocks whatever precedes the problem',
+          measured: `k examples and the password: ${describe(kept, pct, 'no gap (the lock scores no higher with the password)')}${kept.length > 0 ? ' of the gap' : ''} (> ${pct(1 - p.unlocks)} asked)`,
+          verdict: !kk
+            ? 'inconclusive'
+            : kk[0] > 1 - p.unlocks
+              ? 'holds'
+              : kk[1] <= 1 - p.unlocks
                 ? 'fails'
                 : 'inconclusive',
         });
