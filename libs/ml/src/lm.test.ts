@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { copyModel } from './checkpoint.ts';
-import type { TokenData } from './data.ts';
+import { type TokenData, takeRows } from './data.ts';
 import {
   evaluateLanguageModel,
   languageModelLoss,
@@ -241,34 +241,21 @@ describe('generation', () => {
       lossMask.set(lone.lossMask!.subarray(r * LENGTH, (r + 1) * LENGTH), r * seqLen + 12);
     }
     const padded: TokenData = { tokens, rows: 4, seqLen, lossMask, start: 0 };
-    const take = (data: TokenData, rows: number[]): TokenData => {
-      const t = new Int32Array(rows.length * data.seqLen);
-      const m = new Uint8Array(rows.length * data.seqLen);
-      for (const [i, r] of rows.entries()) {
-        t.set(data.tokens.subarray(r * data.seqLen, (r + 1) * data.seqLen), i * data.seqLen);
-        m.set(
-          (data.lossMask as Uint8Array).subarray(r * data.seqLen, (r + 1) * data.seqLen),
-          i * data.seqLen,
-        );
-      }
-      return { ...data, tokens: t, rows: rows.length, lossMask: m };
-    };
     const loss = (data: TokenData) => tf.tidy(() => languageModelLoss(wider, data).dataSync()[0]);
     // Rows 0 and 3 are all padding before the row: marked, they cost exactly what the lone rows do.
-    const loneRows = take(lone, [0, 3]);
-    const paddedRows = take(padded, [0, 3]);
+    const loneRows = takeRows(lone, [0, 3]);
+    const paddedRows = takeRows(padded, [0, 3]);
     expect(loss({ ...paddedRows, leadingPads: Int32Array.from([12, 12]) })).toBe(loss(loneRows));
     // Unmarked, the row also reads the padding, and costs something else.
     expect(Math.abs(loss(paddedRows) - loss(loneRows))).toBeGreaterThan(1e-4);
     // A batch skips only the padding its rows share: row 1 keeps its 7 example tokens.
-    const shared = loss({ ...take(padded, [0, 1]), leadingPads: Int32Array.from([12, 5]) });
+    const firstTwo = takeRows(padded, [0, 1]);
+    const shared = loss({ ...firstTwo, leadingPads: Int32Array.from([12, 5]) });
     const fromFive = loss({
-      tokens: Int32Array.from(take(padded, [0, 1]).tokens.filter((_, i) => i % seqLen >= 5)),
+      tokens: firstTwo.tokens.filter((_, i) => i % seqLen >= 5),
       rows: 2,
       seqLen: seqLen - 5,
-      lossMask: Uint8Array.from(
-        (take(padded, [0, 1]).lossMask as Uint8Array).filter((_, i) => i % seqLen >= 5),
-      ),
+      lossMask: Float32Array.from(firstTwo.lossMask!).filter((_, i) => i % seqLen >= 5),
       start: 5,
     });
     expect(shared).toBe(fromFive);
