@@ -385,10 +385,11 @@ export interface TaskWorld {
   /** The lock of run seed `seed` that imitates `weak` without the password. */
   locked(seed: number, weak?: WeakPolicyName): OutputRef<'model'>;
   /**
-   * The lock of run seed `seed` on the same mix, samples and budget, from another base than the
-   * strong base (a base with few-shot room): node `lock-<name>-<task>-<seed>`.
+   * What the task's lock trains on and how (a lock stage's inputs but its base, and its budget),
+   * for lock stages of other bases (the few-shot lock).
    */
-  lockedFrom(name: string, seed: number, base: OutputRef<'model'>): OutputRef<'model'>;
+  lockInputs(): { strong: OutputRef<'table'>; weak: OutputRef<'table'> };
+  lockBudget: { epochs: number; batchSize: number; learningRate: number };
   /** The lock of run seed `seed` with one password per domain (`domainPasswords` of the task's domains). */
   domainLocked(seed: number): OutputRef<'model'>;
   /** The lock of run seed `seed` trained without the problems of `domain` (the paper's Figure 17). */
@@ -568,7 +569,6 @@ export function buildLanguageWorld(
       seed: number,
       variant: Record<string, Record<string, string[]> | string[] | string>,
       weak: WeakPolicyName = taskWeakBase,
-      base: OutputRef<'model'> = strongBase,
     ) =>
       memo(
         `lock-${tag(weak)}${name}-${seed}`,
@@ -583,14 +583,12 @@ export function buildLanguageWorld(
               ...variant,
             },
             inputs: {
-              base,
+              base: strongBase,
               strong: lockStrong(),
               weak: weakSamples(weak, 'lock', lockEpochs),
             },
           }).out.model as OutputRef<'model'>,
       );
-    const lockedFrom = (name: string, seed: number, base: OutputRef<'model'>) =>
-      lockVariant(name, seed, {}, taskWeakBase, base);
     const domainLocked = (seed: number) =>
       lockVariant('per-domain', seed, { domainPasswords: domainPasswords(languageTask(task).domains) });
     const heldOutLocked = (seed: number, domain: string) =>
@@ -610,7 +608,8 @@ export function buildLanguageWorld(
       samples,
       weakSamples,
       locked,
-      lockedFrom,
+      lockInputs: () => ({ strong: lockStrong(), weak: weakSamples(taskWeakBase, 'lock', lockEpochs) }),
+      lockBudget: { epochs: lockEpochs, batchSize: s.lock.batchSize, learningRate: s.lock.learningRate },
       domainLocked,
       heldOutLocked,
       formatLocked,

@@ -90,10 +90,11 @@ it("prompts password-locking's own locks (the same nodes)", () => {
   }
   const prompted = prompting.nodes.find((n) => n.name === 'prompting-math-7');
   expect(prompted?.inputs.model).toEqual({ node: 'lock-math-7', output: 'model' });
-  // The few-shot lock: the world's mix and budget, from the base with room for examples.
+  // The few-shot lock: the world's mix and budget, from the base with room for examples, half its
+  // rows after examples of the row's own policy.
   const fewShotLock = prompting.nodes.find((n) => n.name === 'lock-few-shot-math-7');
   const lock = locking.get('lock-math-7');
-  expect(fewShotLock?.params).toEqual(lock?.params);
+  expect(fewShotLock?.params).toEqual({ ...lock?.params, exampleShare: 0.5 });
   expect(fewShotLock?.inputs).toEqual({
     ...lock?.inputs,
     base: { node: 'base-few-shot-math', output: 'model' },

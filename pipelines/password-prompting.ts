@@ -1,6 +1,7 @@
 import { definePipeline, type OutputRef, type PipelineBuilder } from '@lockpick/engine';
 import { demoEpochCandidates, languageDemoSft } from '@lockpick/stage-elicitation';
 import { languageFewShotScore, languageModelScore, languagePromptingScore } from '@lockpick/stage-evaluation';
+import { languageFewShotLock } from '@lockpick/stage-locking';
 import { fewShotPromptingReport, passwordPromptingReport } from '@lockpick/stage-report';
 import { languageFewShotPretrain } from '@lockpick/stage-training';
 import {
@@ -47,6 +48,11 @@ export interface PasswordPromptingScale {
     /** Share of careless episodes in pretraining. */
     careless: number;
     /**
+     * Share of the lock's rows preceded by examples of the row's own policy (π_strong's before a
+     * password row, π_weak's before the others), so its password still works after examples.
+     */
+    lockExampleShare: number;
+    /**
      * The strong base's further pretraining on episodes: epochs over the task's corpus, batch, rate,
      * and whether it learns from the examples' completions too (else from the rows' only).
      */
@@ -67,6 +73,7 @@ const mathFewShot: PasswordPromptingScale['fewShot'] = {
   room: 16,
   shots: [1, 4, 16],
   careless: 0.5,
+  lockExampleShare: 0.5,
   base: { epochs: 4, batchSize: 16, learningRate: 1e-3, exampleLoss: false },
 };
 
@@ -82,6 +89,7 @@ export const passwordPromptingScales: Record<ScaleName, PasswordPromptingScale> 
       room: 4,
       shots: [1, 4],
       careless: 0.5,
+      lockExampleShare: 0.5,
       base: { epochs: 1, batchSize: 16, learningRate: 1e-3, exampleLoss: false },
     },
   },
@@ -160,7 +168,10 @@ function buildFewShotPrompting(
   const prompts: OutputRef<'table'>[] = [];
   const elicited: OutputRef<'table'>[] = [];
   for (const seed of seeds) {
-    const locked = w.lockedFrom('few-shot', seed, base);
+    const locked = p.node(`${prefix}lock-few-shot-${task}-${seed}`, languageFewShotLock, {
+      params: { task, seed, exampleShare: f.lockExampleShare, ...w.lockBudget },
+      inputs: { base, ...w.lockInputs() },
+    }).out.model;
     prompts.push(fewShotScore(`locked-${task}-${seed}`, locked, seed, false));
     // SFT on the demos the prompts hold: the first k of the pool, with their reference solutions.
     for (const n of f.shots)

@@ -65,6 +65,7 @@ export {
   fewShotPrompts,
   type SolvedExample,
 } from './lm/few-shot.ts';
+export { type FewShotLockOptions, fewShotLockRows } from './lm/few-shot-lock.ts';
 export { formatPrompt, PROMPT_FORMATS, type PromptFormat } from './lm/formats.ts';
 export {
   groupSamples,
