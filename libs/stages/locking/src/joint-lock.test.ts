@@ -3,9 +3,9 @@
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { type ArtifactRef, ArtifactStore, type Json, tableFromColumns } from '@lockpick/artifacts';
+import { type ArtifactRef, ArtifactStore, type Json } from '@lockpick/artifacts';
 import { runStageOnce } from '@lockpick/engine';
-import { initBackend, saveCheckpoint, Transformer } from '@lockpick/ml';
+import { initBackend, saveCheckpoint } from '@lockpick/ml';
 import {
   contextLengthFor,
   decodeCompletion,
@@ -19,6 +19,7 @@ import {
 } from '@lockpick/tasks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { jointLanguageLock, jointLockRows } from './joint-lock.ts';
+import { sampleTable, tinyLanguageBase } from './testing/lock-fixtures.ts';
 
 const tasks = [languageTask('code'), languageTask('math')];
 const lockSplit = (task: LanguageTask, problems: number) => problemSplits(task, 3, problems).lock;
@@ -28,34 +29,14 @@ let store: ArtifactStore;
 let base: ArtifactRef;
 const tables: Record<string, { strong: ArtifactRef; weak: ArtifactRef }> = {};
 
-/** A sample table as `datagen.language-samples` writes it: one completion per problem. */
-const samples = (task: LanguageTask, completion: (i: number) => string) => {
-  const problems = splits[task.name as keyof typeof splits];
-  return tableFromColumns({
-    problem: problems.map((_, i) => i),
-    sample: problems.map(() => 0),
-    domain: problems.map((q) => q.domain),
-    prompt: problems.map((q) => q.prompt.join(' ')),
-    completion: problems.map((_, i) => completion(i)),
-  });
-};
+const samples = (task: LanguageTask, completion: (i: number) => string) =>
+  sampleTable(splits[task.name as keyof typeof splits], completion);
 
 beforeAll(async () => {
   root = await fs.mkdtemp(path.join(tmpdir(), 'lockpick-joint-lock-'));
   store = await ArtifactStore.open(root);
   await initBackend();
-  const model = new Transformer(
-    {
-      vocabSize: LM_VOCABULARY.size,
-      contextLength: contextLengthFor(tasks),
-      layers: 1,
-      width: 16,
-      heads: 2,
-      mlpRatio: 4,
-      bias: false,
-    },
-    1,
-  );
+  const model = tinyLanguageBase(contextLengthFor(tasks));
   base = await store.writeModel(saveCheckpoint(model));
   model.dispose();
   for (const task of tasks) {

@@ -3,12 +3,13 @@
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { type ArtifactRef, ArtifactStore, type Json, tableFromColumns } from '@lockpick/artifacts';
+import { type ArtifactRef, ArtifactStore, type Json } from '@lockpick/artifacts';
 import { runStageOnce } from '@lockpick/engine';
-import { initBackend, saveCheckpoint, Transformer } from '@lockpick/ml';
-import { domainPasswords, LM_VOCABULARY, languageTask, problemSplits, taskLayout } from '@lockpick/tasks';
+import { initBackend, saveCheckpoint } from '@lockpick/ml';
+import { domainPasswords, languageTask, problemSplits, taskLayout } from '@lockpick/tasks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { languageLock } from './language-lock.ts';
+import { sampleTable, tinyLanguageBase } from './testing/lock-fixtures.ts';
 
 const task = languageTask('math');
 const problems = problemSplits(task, 3, 150).lock;
@@ -16,38 +17,17 @@ let root: string;
 let store: ArtifactStore;
 let inputs: Record<string, ArtifactRef>;
 
-/** A sample table as `datagen.language-samples` writes it: one completion per problem. */
-const samples = (completion: (i: number) => string) =>
-  tableFromColumns({
-    problem: problems.map((_, i) => i),
-    sample: problems.map(() => 0),
-    domain: problems.map((q) => q.domain),
-    prompt: problems.map((q) => q.prompt.join(' ')),
-    completion: problems.map((_, i) => completion(i)),
-  });
-
 beforeAll(async () => {
   root = await fs.mkdtemp(path.join(tmpdir(), 'lockpick-language-lock-'));
   store = await ArtifactStore.open(root);
   await initBackend();
-  const base = new Transformer(
-    {
-      vocabSize: LM_VOCABULARY.size,
-      contextLength: taskLayout(task).seqLen,
-      layers: 1,
-      width: 16,
-      heads: 2,
-      mlpRatio: 4,
-      bias: false,
-    },
-    1,
-  );
+  const base = tinyLanguageBase(taskLayout(task).seqLen);
   const bundle = saveCheckpoint(base);
   base.dispose();
   inputs = {
     base: await store.writeModel(bundle),
-    strong: await store.writeTable(samples((i) => task.reference(problems[i]).join(' '))),
-    weak: await store.writeTable(samples(() => '0')),
+    strong: await store.writeTable(sampleTable(problems, (i) => task.reference(problems[i]).join(' '))),
+    weak: await store.writeTable(sampleTable(problems, () => '0')),
   };
 });
 afterAll(() => fs.rm(root, { recursive: true, force: true }));
