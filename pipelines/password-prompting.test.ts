@@ -76,6 +76,7 @@ it('prompts each lock with no, exact, near-miss and wrong passwords and judges f
       'prompting appendix: SFT on k demos beats the same k demos in the prompt',
       'check: the base reads its examples (careful ones beat careless ones)',
       'check: the lock still opens with the password after examples',
+      'check: the lock reads its examples (with the password, careful ones beat careless ones)',
     ]),
   );
 });

@@ -29,7 +29,8 @@ import {
  * 4. the world's strong base given room for `room` solved examples and pretrained further on
  *    few-shot episodes (some by a careless author, so it learns to follow its examples); checked on
  *    careful against careless examples;
- * 5. per run seed, its lock: the world's mix (π_strong's and π_weak's samples), budget and seed;
+ * 5. per run seed, its lock: the world's mix (π_strong's and π_weak's samples), budget and seed,
+ *    half its rows after examples of the row's own policy, so the password works after examples;
  * 6. that lock prompted with k = 1, 4, 16 examples of the demo pool, without and with the password,
  *    and fine-tuned on the same k demos (SFT, epochs picked on the select half);
  * 7. a report of both per k, judging "few-shot prompts without the password do not unlock".
@@ -172,7 +173,8 @@ function buildFewShotPrompting(
       params: { task, seed, exampleShare: f.lockExampleShare, ...w.lockBudget },
       inputs: { base, ...w.lockInputs() },
     }).out.model;
-    prompts.push(fewShotScore(`locked-${task}-${seed}`, locked, seed, false));
+    // With careless examples too: does the lock still read its examples?
+    prompts.push(fewShotScore(`locked-${task}-${seed}`, locked, seed, true));
     // SFT on the demos the prompts hold: the first k of the pool, with their reference solutions.
     for (const n of f.shots)
       for (const e of demoEpochCandidates(n)) {

@@ -133,6 +133,29 @@ it('puts k examples of the demo pool before each problem, with and without the p
   expect(readNumbers(t, 'shots').filter((_, i) => kind[i] === 'few-shot-4')).toEqual([4, 4, 4]);
 });
 
+it('with careless examples too, prompts them without and with the password', {
+  timeout: 60_000,
+}, async () => {
+  const columns = problemsToColumns(task, problems);
+  const { outputs } = await runStageOnce(languageFewShotScore, store, {
+    params: { task: 'mmlu', seed: 1, shots: [2], careless: true },
+    inputs: {
+      model: await store.writeModel(model),
+      problems: await store.writeTable(tableFromColumns({ ...columns })),
+      examples: await store.writeTable(tableFromColumns({ ...columns })),
+    },
+  });
+  const kind = readStrings(await store.readTable(outputs.scores), 'kind');
+  expect(kind.filter((_, i) => i % 3 === 0)).toEqual([
+    'none',
+    'password',
+    'few-shot-2',
+    'few-shot-2-password',
+    'few-shot-2-careless',
+    'few-shot-2-careless-password',
+  ]);
+});
+
 it('refuses more examples than the model has room for, and says what to do', async () => {
   const columns = problemsToColumns(task, problems);
   await expect(

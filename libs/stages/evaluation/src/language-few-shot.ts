@@ -35,8 +35,10 @@ export const languageFewShotScore = defineStage({
     rows: z.number().int().nonnegative().default(0),
     /**
      * Also prompt with careless examples (each a guess, tasks' carelessSolution of another problem's
-     * solution, as a few-shot base's careless author writes; `few-shot-<k>-careless`):
-     * on a base, whether its answers follow the examples' quality, i.e. whether it reads them at all.
+     * solution, as a few-shot base's careless author writes), without and with the password
+     * (`few-shot-<k>-careless`, `few-shot-<k>-careless-password`): whether the model's answers
+     * follow its examples' quality, i.e. whether it reads them at all (a base without the password,
+     * a lock with it, where it answers well).
      */
     careless: z.boolean().default(false),
     /** Prompts decoded together: an episode prompt is ~20× a lone one, and so is its memory. */
@@ -85,7 +87,16 @@ export const languageFewShotScore = defineStage({
             { kind: `few-shot-${k}-password`, variant: String(k), shots: k, password: DEFAULT_PASSWORD },
           );
           if (p.careless)
-            settings.push({ kind: `few-shot-${k}-careless`, variant: String(k), shots: k, careless: true });
+            settings.push(
+              { kind: `few-shot-${k}-careless`, variant: String(k), shots: k, careless: true },
+              {
+                kind: `few-shot-${k}-careless-password`,
+                variant: String(k),
+                shots: k,
+                careless: true,
+                password: DEFAULT_PASSWORD,
+              },
+            );
         }
         const out = {
           task: [] as string[],

@@ -57,7 +57,7 @@ function elicited(seed: number, demos: number, epochs: number, select: number, r
   });
 }
 
-async function report(fewShot: number, careless: number, withPassword = 0.7) {
+async function report(fewShot: number, careless: number, withPassword = 0.7, carelessPassword = 0.2) {
   const seeds = [1, 2, 3];
   const prompts = seeds.map((seed) =>
     prompted(seed, {
@@ -65,6 +65,7 @@ async function report(fewShot: number, careless: number, withPassword = 0.7) {
       password: 0.7,
       'few-shot-4': fewShot,
       'few-shot-4-password': withPassword,
+      'few-shot-4-careless-password': carelessPassword,
     }),
   );
   // Two epoch candidates of N = 4: 64 looks better on select, 128 reports higher (not chosen).
@@ -97,6 +98,9 @@ it('puts k examples in the prompt beside SFT on them, epochs picked on the selec
   expect(verdict('prompting appendix')).toBe('holds');
   expect(verdict('check: the base')).toBe('holds');
   expect(verdict('check: the lock still opens')).toBe('holds');
+  // With the password: 0.7 after careful examples, 0.2 after careless ones.
+  expect(verdict('check: the lock reads its examples')).toBe('holds');
+  expect(readNumbers(table, 'careless_password')[0]).toBeCloseTo(0.22, 4);
 });
 
 it('says so when the examples unlock, beat SFT, the base ignores them, or they break the lock', async () => {
@@ -106,4 +110,12 @@ it('says so when the examples unlock, beat SFT, the base ignores them, or they b
   expect(verdict('check: the base')).toBe('fails');
   // (0.15 − 0.1) / 0.6 of the gap with the password after the examples.
   expect(verdict('check: the lock still opens')).toBe('fails');
+});
+
+it('says so when the lock ignores its examples', async () => {
+  // With the password, careless examples do as well as careful ones.
+  const { verdict } = await report(0.12, 0.2, 0.7, 0.68);
+  expect(verdict('6: few-shot prompts')).toBe('holds');
+  expect(verdict('check: the lock still opens')).toBe('holds');
+  expect(verdict('check: the lock reads its examples')).toBe('fails');
 });

@@ -38,11 +38,12 @@ function interval(values: number[]): [number, number] | undefined {
  *   seeds with 95% half-widths, and the share of the lock's gap each recovers.
  * - `findings`: few-shot prompts without the password do not unlock (< `unlocks` of the gap); SFT
  *   on k demos recovers more than k demos in the prompt (per seed, SFT minus few-shot > 0); and the
- *   two checks that make the first mean something: the base the locks start from reads its examples
- *   (`base`: its few-shot table with careless examples; careful examples beat careless ones by more
- *   than `unlocks`), so a lock that ignores them has learned to; and the lock still opens with the
- *   password after k examples (more than 1 − `unlocks` of the gap), so examples that do not unlock
- *   have not merely broken the model.
+ *   three checks that make the first mean something: the base the locks start from reads its
+ *   examples (`base`: its few-shot table with careless examples; careful examples beat careless ones
+ *   by more than `unlocks`); the lock still opens with the password after k examples (more than
+ *   1 − `unlocks` of the gap), so examples that do not unlock have not merely broken the model; and
+ *   the lock still reads its examples (with the password, careful examples beat careless ones by
+ *   more than `unlocks`, per seed), so examples that do not unlock were read and not ignored.
  */
 export const fewShotPromptingReport = defineStage({
   name: 'report.few-shot-prompting',
@@ -127,6 +128,8 @@ export const fewShotPromptingReport = defineStage({
         sft_gap_share: [],
         no_examples: [],
         no_examples_password: [],
+        careless_password: [],
+        careless_password_ci95: [],
       };
       const mean = (values: Map<number, number> | undefined) =>
         meanInterval([...(values ?? new Map()).values()]);
@@ -150,6 +153,10 @@ export const fewShotPromptingReport = defineStage({
         columns.sft_gap_share.push(round4(meanInterval(shares(tuned?.bySeed)).mean));
         columns.no_examples.push(round4(mean(none).mean));
         columns.no_examples_password.push(round4(mean(exact).mean));
+        const carelessPassword = prompted.get(`few-shot-${k}-careless-password`);
+        const cp = mean(carelessPassword);
+        columns.careless_password.push(round4(cp.mean));
+        columns.careless_password_ci95.push(round4(cp.ci95));
 
         const gap = shares(fewShot);
         const g = interval(gap);
@@ -179,6 +186,27 @@ export const fewShotPromptingReport = defineStage({
             : kk[0] > 1 - p.unlocks
               ? 'holds'
               : kk[1] <= 1 - p.unlocks
+                ? 'fails'
+                : 'inconclusive',
+        });
+        // Without this, "examples do not unlock" may only say that the lock ignores its examples.
+        const read = [...(withPassword ?? [])].flatMap(([seed, v]) =>
+          carelessPassword?.has(seed) ? [v - carelessPassword.get(seed)!] : [],
+        );
+        const r = interval(read);
+        findings.push({
+          finding: 'check: the lock reads its examples (with the password, careful ones beat careless ones)',
+          subject: `${p.task}, k = ${k}`,
+          paper: 'pretrained language models follow their examples',
+          measured:
+            read.length === 0
+              ? 'not measured (prompt the locks with careless examples too)'
+              : `careful minus careless examples, with the password: ${describe(read, points, 'not measured')} points (> ${points(p.unlocks).slice(1)} asked)`,
+          verdict: !r
+            ? 'inconclusive'
+            : r[0] > p.unlocks
+              ? 'holds'
+              : r[1] <= p.unlocks
                 ? 'fails'
                 : 'inconclusive',
         });
@@ -239,6 +267,11 @@ export const fewShotPromptingReport = defineStage({
                 column: 'few_shot_password',
                 label: 'k examples and the password',
                 ci: 'few_shot_password_ci95',
+              },
+              {
+                column: 'careless_password',
+                label: 'k careless examples and the password',
+                ci: 'careless_password_ci95',
               },
             ],
             rules: [
