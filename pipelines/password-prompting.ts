@@ -69,6 +69,8 @@ type ScaleName = 'default' | 'small' | 'smoke';
 // touches it). Before (commit c8f2972): a base pretrained on episodes from scratch; then (b3902a9)
 // this base learning from every completion, with careless authors copying other solutions whole:
 // it neither kept its math nor followed its examples (README, Few-shot prompts, the table of bases).
+// Its locks put half their rows after 1–16 examples of the row's own policy (set before any run;
+// checked on seed 100): locks on lone rows lost their password after any examples.
 const mathFewShot: PasswordPromptingScale['fewShot'] = {
   task: 'math',
   room: 16,
