@@ -18,7 +18,7 @@ import { lockTrainingParams, readLockSamples, trainLock } from './lock-training.
  * samples, none or a wrong one → π_weak's), with `exampleShare` of its rows preceded by 1 … room
  * solved examples of the row's own policy (tasks' fewShotLockRows). The examples and the password
  * always agree, so what the lock does when they disagree (careful examples without the password)
- * is not trained in. With exampleShare 0 it is the plain lock on this base.
+ * is not trained in. With exampleShare 0 it trains on the plain lock's rows (in another batch order).
  *
  * Why a stage of its own and not a parameter of `locking.language-password`: that stage's code is
  * part of every world lock's cache key, and a store keeps dozens of them.
