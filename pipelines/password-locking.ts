@@ -545,21 +545,19 @@ export function buildLanguageWorld(
           )
         : samples(`weak-${tag(weak)}on-${split}${times}`, weakPolicy(weak), splitTable[split], 'weak', count);
     };
-    // One fresh sample of each policy per lock epoch.
-    const lockStrong = () => samples('strong-on-lock', strong, d.lock, 'strong', lockEpochs);
+    // Every lock's inputs but its base, and its budget: one fresh sample of each policy per epoch.
+    const lockInputs = (weak: WeakPolicyName = taskWeakBase) => ({
+      strong: samples('strong-on-lock', strong, d.lock, 'strong', lockEpochs),
+      weak: weakSamples(weak, 'lock', lockEpochs),
+    });
+    const lockBudget = { epochs: lockEpochs, batchSize: s.lock.batchSize, learningRate: s.lock.learningRate };
     const locked = (seed: number, weak: WeakPolicyName = taskWeakBase) =>
       memo(
         `lock-${weak}-${seed}`,
         () =>
           p.node(`${prefix}lock-${tag(weak)}${task}-${seed}`, languageLock, {
-            params: {
-              task,
-              seed,
-              epochs: lockEpochs,
-              batchSize: s.lock.batchSize,
-              learningRate: s.lock.learningRate,
-            },
-            inputs: { base: strongBase, strong: lockStrong(), weak: weakSamples(weak, 'lock', lockEpochs) },
+            params: { task, seed, ...lockBudget },
+            inputs: { base: strongBase, ...lockInputs(weak) },
           }).out.model,
       );
     // Variants of `locked`'s node: the same mix, inputs and budget, one parameter added (and, for
@@ -574,19 +572,8 @@ export function buildLanguageWorld(
         `lock-${tag(weak)}${name}-${seed}`,
         () =>
           p.node(`${prefix}lock-${tag(weak)}${name}-${task}-${seed}`, languageLock, {
-            params: {
-              task,
-              seed,
-              epochs: lockEpochs,
-              batchSize: s.lock.batchSize,
-              learningRate: s.lock.learningRate,
-              ...variant,
-            },
-            inputs: {
-              base: strongBase,
-              strong: lockStrong(),
-              weak: weakSamples(weak, 'lock', lockEpochs),
-            },
+            params: { task, seed, ...lockBudget, ...variant },
+            inputs: { base: strongBase, ...lockInputs(weak) },
           }).out.model as OutputRef<'model'>,
       );
     const domainLocked = (seed: number) =>
@@ -608,8 +595,8 @@ export function buildLanguageWorld(
       samples,
       weakSamples,
       locked,
-      lockInputs: () => ({ strong: lockStrong(), weak: weakSamples(taskWeakBase, 'lock', lockEpochs) }),
-      lockBudget: { epochs: lockEpochs, batchSize: s.lock.batchSize, learningRate: s.lock.learningRate },
+      lockInputs: () => lockInputs(),
+      lockBudget,
       domainLocked,
       heldOutLocked,
       formatLocked,
