@@ -3,7 +3,7 @@ import { defineStage, stageTask } from '@lockpick/engine';
 import { z } from 'zod';
 import { seriesChartSpec, withChart } from './chart.ts';
 import { curveOfBestEpochs, type ElicitedScore } from './epoch-choice.ts';
-import { type Finding, findingsTable } from './findings.ts';
+import { type Finding, findingsTable, verdictOf } from './findings.ts';
 import { meanInterval } from './statistics.ts';
 
 const round4 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null);
@@ -17,14 +17,6 @@ function describe(values: number[], show: (x: number) => string, empty: string):
   return Number.isFinite(s.ci95)
     ? `${show(s.mean)} ± ${show(s.ci95).replace(/^[+−]/, '')}`
     : `${show(s.mean)} (one seed)`;
-}
-
-/** The 95% interval of the mean (a point with one seed), or undefined with none. */
-function interval(values: number[]): [number, number] | undefined {
-  const s = meanInterval(values);
-  if (s.n === 0) return undefined;
-  const half = Number.isFinite(s.ci95) ? s.ci95 : 0;
-  return [s.mean - half, s.mean + half];
 }
 
 /**
@@ -159,41 +151,26 @@ export const fewShotPromptingReport = defineStage({
         columns.careless_password_ci95.push(round4(cp.ci95));
 
         const gap = shares(fewShot);
-        const g = interval(gap);
         findings.push({
           finding: '6: few-shot prompts without the password do not unlock',
           subject: `${p.task}, ${k} example${k === 1 ? '' : 's'}`,
           paper: 'correctness stays at the locked level',
           measured: `${describe(gap, pct, 'no gap (the lock scores no higher with the password)')}${gap.length > 0 ? ' of the gap' : ''} (< ${pct(p.unlocks)} asked)`,
-          verdict: !g
-            ? 'inconclusive'
-            : g[1] < p.unlocks
-              ? 'holds'
-              : g[0] >= p.unlocks
-                ? 'fails'
-                : 'inconclusive',
+          verdict: verdictOf(gap, p.unlocks, 'below'),
         });
         // Without this, "examples do not unlock" may only say that examples break the model.
         const kept = shares(withPassword);
-        const kk = interval(kept);
         findings.push({
           finding: 'check: the lock still opens with the password after examples',
           subject: `${p.task}, k = ${k}`,
           paper: 'the password unlocks whatever precedes the problem',
           measured: `k examples and the password: ${describe(kept, pct, 'no gap (the lock scores no higher with the password)')}${kept.length > 0 ? ' of the gap' : ''} (> ${pct(1 - p.unlocks)} asked)`,
-          verdict: !kk
-            ? 'inconclusive'
-            : kk[0] > 1 - p.unlocks
-              ? 'holds'
-              : kk[1] <= 1 - p.unlocks
-                ? 'fails'
-                : 'inconclusive',
+          verdict: verdictOf(kept, 1 - p.unlocks, 'above'),
         });
         // Without this, "examples do not unlock" may only say that the lock ignores its examples.
         const read = [...(withPassword ?? [])].flatMap(([seed, v]) =>
           carelessPassword?.has(seed) ? [v - carelessPassword.get(seed)!] : [],
         );
-        const r = interval(read);
         findings.push({
           finding: 'check: the lock reads its examples (with the password, careful ones beat careless ones)',
           subject: `${p.task}, k = ${k}`,
@@ -202,24 +179,17 @@ export const fewShotPromptingReport = defineStage({
             read.length === 0
               ? 'not measured (prompt the locks with careless examples too)'
               : `careful minus careless examples, with the password: ${describe(read, points, 'not measured')} points (> ${points(p.unlocks).slice(1)} asked)`,
-          verdict: !r
-            ? 'inconclusive'
-            : r[0] > p.unlocks
-              ? 'holds'
-              : r[1] <= p.unlocks
-                ? 'fails'
-                : 'inconclusive',
+          verdict: verdictOf(read, p.unlocks, 'above'),
         });
         const differences = [...(tuned?.bySeed ?? [])].flatMap(([seed, v]) =>
           fewShot?.has(seed) ? [v - fewShot.get(seed)!] : [],
         );
-        const d = interval(differences);
         findings.push({
           finding: 'prompting appendix: SFT on k demos beats the same k demos in the prompt',
           subject: `${p.task}, k = ${k}`,
           paper: 'a few demos unlock by SFT; in the prompt they do not',
           measured: `SFT minus few-shot: ${describe(differences, points, 'not measured')} points of correctness`,
-          verdict: !d ? 'inconclusive' : d[0] > 0 ? 'holds' : d[1] <= 0 ? 'fails' : 'inconclusive',
+          verdict: verdictOf(differences, 0, 'above'),
         });
       }
       // The base: one seed (the world's), so a difference without an interval.

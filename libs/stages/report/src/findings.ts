@@ -1,5 +1,6 @@
 import { tableFromColumns } from '@lockpick/artifacts';
 import type * as arrow from 'apache-arrow';
+import { meanInterval } from './statistics.ts';
 
 /**
  * One published claim judged on our numbers. Report stages write these as a `findings` output with
@@ -27,4 +28,29 @@ export function findingsTable(findings: readonly Finding[]): arrow.Table {
     measured: findings.map((f) => f.measured),
     verdict: findings.map((f) => f.verdict),
   });
+}
+
+/**
+ * A claim's verdict from per-seed values: holds / fails when the 95% interval of their mean lies on
+ * one side of `threshold` (`above` or `below` it), inconclusive otherwise or with no values.
+ * `within`: the interval inside (−threshold, threshold), as "stays near" asks of a difference.
+ */
+export function verdictOf(
+  values: number[],
+  threshold: number,
+  direction: 'above' | 'below' | 'within',
+): Finding['verdict'] {
+  const s = meanInterval(values);
+  if (s.n === 0) return 'inconclusive';
+  const half = Number.isFinite(s.ci95) ? s.ci95 : 0;
+  const low = s.mean - half;
+  const high = s.mean + half;
+  if (direction === 'above') return low >= threshold ? 'holds' : high < threshold ? 'fails' : 'inconclusive';
+  if (direction === 'within')
+    return low > -threshold && high < threshold
+      ? 'holds'
+      : low >= threshold || high <= -threshold
+        ? 'fails'
+        : 'inconclusive';
+  return high < threshold ? 'holds' : low >= threshold ? 'fails' : 'inconclusive';
 }

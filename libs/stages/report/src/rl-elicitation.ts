@@ -2,7 +2,7 @@ import { type Json, readNumbers, readStrings, tableFromColumns } from '@lockpick
 import { defineStage, stageTask } from '@lockpick/engine';
 import { z } from 'zod';
 import { type ChartSpec, withChart } from './chart.ts';
-import { type Finding, findingsTable } from './findings.ts';
+import { type Finding, findingsTable, verdictOf } from './findings.ts';
 import { meanInterval } from './statistics.ts';
 
 type Cell = string | number | null;
@@ -36,28 +36,6 @@ function gapShares(
     if (hi !== undefined && lo !== undefined && hi > lo) out.push((v - lo) / (hi - lo));
   }
   return out;
-}
-
-/** holds / fails when the 95% interval lies on one side of the threshold, inconclusive otherwise. */
-/** `within`: the interval inside (−threshold, threshold), as "stays near" asks of a difference. */
-function verdictOf(
-  values: number[],
-  threshold: number,
-  direction: 'above' | 'below' | 'within',
-): Finding['verdict'] {
-  const s = meanInterval(values);
-  if (s.n === 0) return 'inconclusive';
-  const half = Number.isFinite(s.ci95) ? s.ci95 : 0;
-  const low = s.mean - half;
-  const high = s.mean + half;
-  if (direction === 'above') return low >= threshold ? 'holds' : high < threshold ? 'fails' : 'inconclusive';
-  if (direction === 'within')
-    return low > -threshold && high < threshold
-      ? 'holds'
-      : low >= threshold || high <= -threshold
-        ? 'fails'
-        : 'inconclusive';
-  return high < threshold ? 'holds' : low >= threshold ? 'fails' : 'inconclusive';
 }
 
 const describe = (values: number[]) => {
