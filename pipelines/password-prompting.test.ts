@@ -61,11 +61,20 @@ it('prompts each lock with no, exact, near-miss and wrong passwords and judges f
   if (fewShot?.type !== 'node-done') throw new Error('no few-shot report');
   const table = await store.readTable(fewShot.outputs.fewShot);
   expect(Array.from(readNumbers(table, 'shots'))).toEqual([1, 4]);
-  for (const column of ['few_shot', 'few_shot_password', 'sft', 'no_examples', 'no_examples_password'])
+  for (const column of [
+    'few_shot',
+    'few_shot_password',
+    'careless_password',
+    'sft',
+    'no_examples',
+    'no_examples_password',
+  ])
     for (const v of readNumbers(table, column)) {
       expect(v).toBeGreaterThanOrEqual(0);
       expect(v).toBeLessThanOrEqual(1);
     }
+  // The locks were prompted with careless examples and the password too (else the column is empty).
+  expect(table.getChild('careless_password')?.nullCount).toBe(0);
   // SFT's epochs are one of N's candidates (256/N, 512/N, 1024/N).
   expect([256, 512, 1024]).toContain(readNumbers(table, 'sft_epochs')[0]);
   expect(table.schema.metadata.get('lockpick.vega-lite')).toContain('k examples in the prompt');

@@ -60,9 +60,20 @@ it('locks on two rows a problem, the share asked of them after examples, and kee
   expect(metric(events, 'examples') / withExamples).toBeLessThan(3);
   const model = loadTransformer(await store.readModel(outputs.model));
   expect(model.config.rowStart).toBe(room);
+  // It trained: the weights moved from the base's.
+  const base = loadTransformer(await store.readModel(inputs.base));
+  const moved = (name: string) => {
+    const a = model.params.get(name).dataSync();
+    const b = base.params.get(name).dataSync();
+    return Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])));
+  };
+  expect(moved('wte')).toBeGreaterThan(1e-5);
   model.dispose();
+  base.dispose();
   const none = await lock({ exampleShare: 0 });
   expect(metric(none.events, 'rows_with_examples')).toBe(0);
+  // The examples reach training: without them the lock comes out another model.
+  expect(none.outputs.model.hash).not.toBe(outputs.model.hash);
 });
 
 it('names a base without room and says what to give', async () => {
