@@ -104,7 +104,7 @@ it("prompts password-locking's own locks (the same nodes)", () => {
   // rows after examples of the row's own policy.
   const fewShotLock = prompting.nodes.find((n) => n.name === 'lock-few-shot-math-7');
   const lock = locking.get('lock-math-7');
-  expect(fewShotLock?.params).toEqual({ ...lock?.params, exampleShare: 0.5 });
+  expect(fewShotLock?.params).toEqual({ ...lock?.params, exampleShare: 0.5, carelessShare: 0.5 });
   expect(fewShotLock?.inputs).toEqual({
     ...lock?.inputs,
     base: { node: 'base-few-shot-math', output: 'model' },

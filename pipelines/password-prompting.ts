@@ -54,6 +54,11 @@ export interface PasswordPromptingScale {
      */
     lockExampleShare: number;
     /**
+     * Share of the lock's rows without the password (and with examples) that are careless
+     * episodes, guesses as examples and as the answer, so the lock keeps reading its examples.
+     */
+    lockCarelessShare: number;
+    /**
      * The strong base's further pretraining on episodes: epochs over the task's corpus, batch, rate,
      * and whether it learns from the examples' completions too (else from the rows' only).
      */
@@ -70,13 +75,16 @@ type ScaleName = 'default' | 'small' | 'smoke';
 // this base learning from every completion, with careless authors copying other solutions whole:
 // it neither kept its math nor followed its examples (README, Few-shot prompts, the table of bases).
 // Its locks put half their rows after 1–16 examples of the row's own policy (set before any run;
-// checked on seed 100): locks on lone rows lost their password after any examples.
+// checked on seed 100): locks on lone rows lost their password after any examples. Half the rows
+// without the password that have examples are careless episodes, the base's share (set before any
+// run with them): locks without them ignored their examples (README, Few-shot prompts).
 const mathFewShot: PasswordPromptingScale['fewShot'] = {
   task: 'math',
   room: 16,
   shots: [1, 4, 16],
   careless: 0.5,
   lockExampleShare: 0.5,
+  lockCarelessShare: 0.5,
   base: { epochs: 4, batchSize: 16, learningRate: 1e-3, exampleLoss: false },
 };
 
@@ -93,6 +101,7 @@ export const passwordPromptingScales: Record<ScaleName, PasswordPromptingScale> 
       shots: [1, 4],
       careless: 0.5,
       lockExampleShare: 0.5,
+      lockCarelessShare: 0.5,
       base: { epochs: 1, batchSize: 16, learningRate: 1e-3, exampleLoss: false },
     },
   },
@@ -172,7 +181,13 @@ function buildFewShotPrompting(
   const elicited: OutputRef<'table'>[] = [];
   for (const seed of seeds) {
     const locked = p.node(`${prefix}lock-few-shot-${task}-${seed}`, languageFewShotLock, {
-      params: { task, seed, exampleShare: f.lockExampleShare, ...w.lockBudget },
+      params: {
+        task,
+        seed,
+        exampleShare: f.lockExampleShare,
+        carelessShare: f.lockCarelessShare,
+        ...w.lockBudget,
+      },
       inputs: { base, ...w.lockInputs() },
     }).out.model;
     // With careless examples too: does the lock still read its examples?

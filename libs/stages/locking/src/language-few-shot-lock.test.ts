@@ -74,6 +74,13 @@ it('locks on two rows a problem, the share asked of them after examples, and kee
   expect(metric(none.events, 'rows_with_examples')).toBe(0);
   // The examples reach training: without them the lock comes out another model.
   expect(none.outputs.model.hash).not.toBe(outputs.model.hash);
+  // Careless episodes only when asked, and then among the rows without the password (half the mix).
+  expect(metric(events, 'careless_rows')).toBe(0);
+  const careless = await lock({ exampleShare: 0.5, carelessShare: 1 });
+  const carelessRows = metric(careless.events, 'careless_rows');
+  expect(carelessRows / withExamples).toBeGreaterThan(0.35);
+  expect(carelessRows / withExamples).toBeLessThan(0.65);
+  expect(careless.outputs.model.hash).not.toBe(outputs.model.hash);
 });
 
 it('names a base without room and says what to give', async () => {

@@ -19,6 +19,8 @@ import { lockTrainingParams, readLockSamples, trainLock } from './lock-training.
  * solved examples of the row's own policy (tasks' fewShotLockRows). The examples and the password
  * always agree, so what the lock does when they disagree (careful examples without the password)
  * is not trained in. With exampleShare 0 it trains on the plain lock's rows (in another batch order).
+ * `carelessShare` of the rows without the password that have examples become careless episodes
+ * (guesses as examples and as the answer), so the examples stay worth reading to the lock.
  *
  * Why a stage of its own and not a parameter of `locking.language-password`: that stage's code is
  * part of every world lock's cache key, and a store keeps dozens of them.
@@ -35,6 +37,8 @@ export const languageFewShotLock = defineStage({
     noPasswordShare: z.number().min(0).max(1).default(0.2),
     /** Share of the mix's rows given 1 … room examples of the row's policy. */
     exampleShare: z.number().min(0).max(1).default(0.5),
+    /** Share of the rows without the password and with examples made careless episodes. */
+    carelessShare: z.number().min(0).max(1).default(0),
     ...lockTrainingParams,
   }),
   inputs: { base: 'model', strong: 'table', weak: 'table' },
@@ -83,7 +87,7 @@ export const languageFewShotLock = defineStage({
         mix,
         { strong: strong.samples, weak: weak.samples },
         createRng(p.seed, 'lm/few-shot-lock', p.task),
-        { exampleShare: p.exampleShare },
+        { exampleShare: p.exampleShare, carelessShare: p.carelessShare },
       );
       report.metric('mix_rows', data.rows);
       report.metric(
@@ -91,12 +95,23 @@ export const languageFewShotLock = defineStage({
         data.shots.reduce((n, k) => n + (k > 0 ? 1 : 0), 0),
       );
       report.metric(
+        'careless_rows',
+        data.careless.reduce((n, c) => n + c, 0),
+      );
+      report.metric(
         'examples',
         data.shots.reduce((n, k) => n + k, 0),
       );
       const { bundle, log } = await trainLock(base, data, p, {
         checkpoint: ctx.checkpoint,
-        meta: { task: p.task, rows: data.rows, epochs: p.epochs, exampleShare: p.exampleShare, room },
+        meta: {
+          task: p.task,
+          rows: data.rows,
+          epochs: p.epochs,
+          exampleShare: p.exampleShare,
+          carelessShare: p.carelessShare,
+          room,
+        },
         report,
         signal: ctx.signal,
       });

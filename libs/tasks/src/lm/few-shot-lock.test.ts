@@ -95,6 +95,63 @@ describe('few-shot locking rows', () => {
     expect(none.start).toBe(0);
   });
 
+  it('make a share of the rows without the password careless episodes: guesses before and as the answer', () => {
+    // π_weak's samples name their problem (`answer <i> <epoch>`), so a guess tells whose end it is.
+    // (The first 100 problems: the vocabulary's numbers end at 100.)
+    const first = (samples: PolicySamples): PolicySamples => ({
+      prompts: samples.prompts.slice(0, 100),
+      completions: samples.completions.slice(0, 100),
+    });
+    const numbered = first(policy((i) => ['answer', String(i)]));
+    const numberedMix = passwordLockingMix(first(strong), numbered, { epochs: 2, seed: 1 });
+    const samples = { strong: first(strong), weak: numbered };
+    const withCareless = fewShotLockRows(vocab, layout, numberedMix, samples, createRng(1, 'lock'), {
+      exampleShare: 0.5,
+      carelessShare: 0.5,
+    });
+    const plain = fewShotLockRows(vocab, layout, numberedMix, samples, createRng(1, 'lock'), {
+      exampleShare: 0.5,
+    });
+    let eligible = 0;
+    let careless = 0;
+    for (const [r, row] of numberedMix.entries()) {
+      if (row.setting === 'password' || withCareless.shots[r] === 0) {
+        // Never with the password nor without examples; such rows are drawn as without the option.
+        expect(withCareless.careless[r]).toBe(0);
+        continue;
+      }
+      eligible++;
+      if (!withCareless.careless[r]) continue;
+      careless++;
+      const guess = (completion: string, problem: number) => {
+        const [other, epoch] = completion.split(' ').map(Number);
+        expect(completion.split(' ')).toHaveLength(2);
+        expect(other).not.toBe(problem); // another problem's answer
+        expect(epoch).toBe(row.epoch);
+      };
+      for (const e of examplesOf(withCareless, r)) guess(e.completion, numbered.prompts.indexOf(e.prompt));
+      const at = r * withCareless.seqLen + layout.rowStart + layout.row.promptLength;
+      const answer = vocab.decode(withCareless.tokens.subarray(at, at + layout.row.completionLength));
+      guess(answer.slice(0, answer.indexOf(END)).join(' '), row.problem);
+      // The row's prompt and password are the plain row's; the loss is on the guess and its end.
+      const rowAt = r * withCareless.seqLen + layout.rowStart;
+      expect(withCareless.tokens.subarray(rowAt, at)).toEqual(plain.tokens.subarray(rowAt, at));
+      expect(
+        withCareless.lossMask.subarray(at, at + layout.row.completionLength).reduce((a, b) => a + b, 0),
+      ).toBe(3);
+    }
+    expect(careless / eligible).toBeGreaterThan(0.4);
+    expect(careless / eligible).toBeLessThan(0.6);
+    // Without the option nothing is careless, the same rows as carelessShare 0.
+    expect(plain.careless.every((c) => c === 0)).toBe(true);
+    expect(plain.tokens).toEqual(
+      fewShotLockRows(vocab, layout, numberedMix, samples, createRng(1, 'lock'), {
+        exampleShare: 0.5,
+        carelessShare: 0,
+      }).tokens,
+    );
+  });
+
   it('say what is wrong with too few problems or a share outside 0–1', () => {
     const few = (n: number): PolicySamples => ({
       prompts: strong.prompts.slice(0, n),
@@ -109,5 +166,11 @@ describe('few-shot locking rows', () => {
     expect(() =>
       fewShotLockRows(vocab, layout, mix, { strong, weak }, createRng(1, 'x'), { exampleShare: 1.5 }),
     ).toThrow(/exampleShare must be between 0 and 1/);
+    expect(() =>
+      fewShotLockRows(vocab, layout, mix, { strong, weak }, createRng(1, 'x'), {
+        exampleShare: 0.5,
+        carelessShare: -0.1,
+      }),
+    ).toThrow(/carelessShare must be between 0 and 1/);
   });
 });
