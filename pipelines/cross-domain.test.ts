@@ -74,15 +74,15 @@ it('fine-tunes on one domain at a time and compares with every domain on the oth
 it("takes password-locking's locks and all-domain SFT nodes as they are, and one domain's demos from its pool", () => {
   const cross = resolvePipeline(crossDomain, options);
   const locking = new Map(resolvePipeline(passwordLocking, options).nodes.map((n) => [n.name, n]));
-  for (const name of ['base-strong', 'lock-math-7', 'elicit-math-reference-7-n4-e64']) {
+  for (const name of ['base-strong', 'lock-math-7', 'elicit-math-reference-7-n4']) {
     const node = cross.nodes.find((n) => n.name === name);
     expect(node?.params).toEqual(locking.get(name)?.params);
     expect(node?.inputs).toEqual(locking.get(name)?.inputs);
   }
-  const oneDomain = cross.nodes.find((n) => n.name === 'elicit-math-reference-domain-algebra-7-n4-e64');
+  const oneDomain = cross.nodes.find((n) => n.name === 'elicit-math-reference-domain-algebra-7-n4');
   // The same SFT on one domain's pool, which may hold fewer problems than N.
   expect(oneDomain?.params).toEqual({
-    ...locking.get('elicit-math-reference-7-n4-e64')?.params,
+    ...locking.get('elicit-math-reference-7-n4')?.params,
     wholePoolIfSmaller: true,
   });
   expect(oneDomain?.inputs.demos).toEqual({ node: 'demos-math-domain-algebra', output: 'table' });
@@ -95,7 +95,7 @@ it("takes password-locking's locks and all-domain SFT nodes as they are, and one
     domainPasswords: domainPasswords(['arithmetic', 'algebra', 'modular']),
   });
   expect(
-    cross.nodes.find((n) => n.name === 'elicit-math-reference-per-domain-domain-algebra-7-n4-e64')?.inputs
+    cross.nodes.find((n) => n.name === 'elicit-math-reference-per-domain-domain-algebra-7-n4')?.inputs
       .model,
   ).toEqual({
     node: 'lock-per-domain-math-7',

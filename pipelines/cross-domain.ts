@@ -1,6 +1,10 @@
 import { definePipeline, type OutputRef, type PipelineBuilder } from '@lockpick/engine';
 import { languageSubset } from '@lockpick/stage-datagen';
-import { demoEpochCandidates, languageDemoSft } from '@lockpick/stage-elicitation';
+import {
+  demoEpochCandidates,
+  epochCandidateModels,
+  languageDemoSftEpochs,
+} from '@lockpick/stage-elicitation';
 import { languageGroupScore } from '@lockpick/stage-evaluation';
 import { jointLanguageLock } from '@lockpick/stage-locking';
 import { crossDomainReport } from '@lockpick/stage-report';
@@ -167,18 +171,27 @@ export function buildCrossDomain(
     ) => {
       const named = tag ? `${tag}-` : '';
       for (const pool of groups)
-        for (const n of demoCounts)
-          for (const epochs of demoEpochCandidates(n)) {
-            // One-password, all-group demos keep password-locking's node names and parameters: the
-            // same nodes.
-            const name = `${task}-reference-${named}${pool.name}${seed}-n${n}-e${epochs}`;
-            // A group smaller than N gives all its problems (math's modular domain: 461 of 1,800).
-            const whole = pool.trainedOn === 'all' ? {} : { wholePoolIfSmaller: true };
-            const elicited = p.node(`${prefix}elicit-${name}`, languageDemoSft, {
-              params: { task, seed, demos: n, epochs, column: 'reference', ...s.world.elicit, ...whole },
-              inputs: { model: locked, demos: pool.table },
-            }).out.model;
-            score(`elicited-${name}`, elicited, task, {
+        for (const n of demoCounts) {
+          // One-password, all-group demos keep password-locking's node names and parameters: the
+          // same nodes.
+          const name = `${task}-reference-${named}${pool.name}${seed}-n${n}`;
+          // A group smaller than N gives all its problems (math's modular domain: 461 of 1,800).
+          const whole = pool.trainedOn === 'all' ? {} : { wholePoolIfSmaller: true };
+          const candidates = demoEpochCandidates(n);
+          const sft = p.node(`${prefix}elicit-${name}`, languageDemoSftEpochs, {
+            params: {
+              task,
+              seed,
+              demos: n,
+              epochs: candidates,
+              column: 'reference',
+              ...s.world.elicit,
+              ...whole,
+            },
+            inputs: { model: locked, demos: pool.table },
+          });
+          for (const { epochs, model } of epochCandidateModels(sft.out, candidates))
+            score(`elicited-${name}-e${epochs}`, model, task, {
               seed,
               policy: 'elicited',
               ...(lock ? { lock } : {}),
@@ -186,7 +199,7 @@ export function buildCrossDomain(
               demos: n,
               epochs,
             });
-          }
+        }
     };
     for (const seed of seeds) {
       const locked = w.locked(seed);
@@ -284,15 +297,23 @@ export function buildCrossDomain(
           passwords: ['none', 'default'],
         });
       for (const from of worlds)
-        for (const n of from.classification ? s.classificationDemos : s.demos)
-          for (const e of demoEpochCandidates(n)) {
-            const name = `joint-${named}-from-${from.task}-${seed}-n${n}-e${e}`;
-            const elicited = p.node(`${prefix}elicit-${name}`, languageDemoSft, {
-              params: { task: from.task, seed, demos: n, epochs: e, column: 'reference', ...s.world.elicit },
-              inputs: { model: locked, demos: from.data.elicit },
-            }).out.model;
+        for (const n of from.classification ? s.classificationDemos : s.demos) {
+          const name = `joint-${named}-from-${from.task}-${seed}-n${n}`;
+          const candidates = demoEpochCandidates(n);
+          const sft = p.node(`${prefix}elicit-${name}`, languageDemoSftEpochs, {
+            params: {
+              task: from.task,
+              seed,
+              demos: n,
+              epochs: candidates,
+              column: 'reference',
+              ...s.world.elicit,
+            },
+            inputs: { model: locked, demos: from.data.elicit },
+          });
+          for (const { epochs: e, model } of epochCandidateModels(sft.out, candidates))
             for (const task of together)
-              score(`elicited-${name}-on-${task}`, elicited, task, {
+              score(`elicited-${name}-e${e}-on-${task}`, model, task, {
                 seed,
                 policy: 'elicited',
                 lock,
@@ -300,7 +321,7 @@ export function buildCrossDomain(
                 demos: n,
                 epochs: e,
               });
-          }
+        }
     }
   }
   const report = p.node(`${prefix}cross-domain-report`, crossDomainReport, {

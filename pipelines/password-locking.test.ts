@@ -66,9 +66,7 @@ it('reruns only the affected elicitation and evaluation nodes (and the report) w
   // N = 2 is new for the generation task (math); the classification task keeps its own list.
   expect(toRun.map((e) => e.node).sort()).toEqual(
     [
-      'elicit-math-reference-7-n2-e128',
-      'elicit-math-reference-7-n2-e256',
-      'elicit-math-reference-7-n2-e512',
+      'elicit-math-reference-7-n2',
       'report',
       'score-elicited-math-reference-7-n2-e128',
       'score-elicited-math-reference-7-n2-e256',
@@ -89,7 +87,7 @@ it('reruns only the affected elicitation and evaluation nodes (and the report) w
   expect(new Set(planned.map((e) => e.stage))).toEqual(
     new Set([
       'datagen.language-samples',
-      'elicitation.language-demos',
+      'elicitation.language-demos-epochs',
       'evaluation.language-model',
       'report.password-locking',
     ]),

@@ -5,7 +5,11 @@ import {
   type PipelineDefinition,
 } from '@lockpick/engine';
 import { fixedRandomSamples, languageSamples, languageTaskData } from '@lockpick/stage-datagen';
-import { demoEpochCandidates, languageDemoSft } from '@lockpick/stage-elicitation';
+import {
+  demoEpochCandidates,
+  epochCandidateModels,
+  languageDemoSftEpochs,
+} from '@lockpick/stage-elicitation';
 import { languageModelScore } from '@lockpick/stage-evaluation';
 import { languageLock } from '@lockpick/stage-locking';
 import { passwordLockingReport } from '@lockpick/stage-report';
@@ -700,15 +704,23 @@ export function buildPasswordLocking(
       for (const { source, demos } of s.sources) {
         const ns = demos === 'all' ? allDemos : demos;
         const { table, column } = demoTables.get(source)!;
-        for (const n of ns)
-          for (const epochs of demoEpochCandidates(n)) {
-            const name = `${task}-${source}-${seed}-n${n}-e${epochs}`;
-            const elicited = p.node(`${prefix}elicit-${name}`, languageDemoSft, {
-              params: { task, seed, demos: n, epochs, column, ...s.elicit },
-              inputs: { model: locked, demos: table },
-            }).out.model;
-            score(`elicited-${name}`, elicited, task, { seed, policy: 'elicited', source, demos: n, epochs });
-          }
+        for (const n of ns) {
+          // App. G.3's epoch candidates, trained in one run (see languageDemoSftEpochs).
+          const name = `${task}-${source}-${seed}-n${n}`;
+          const candidates = demoEpochCandidates(n);
+          const sft = p.node(`${prefix}elicit-${name}`, languageDemoSftEpochs, {
+            params: { task, seed, demos: n, epochs: candidates, column, ...s.elicit },
+            inputs: { model: locked, demos: table },
+          });
+          for (const { epochs, model } of epochCandidateModels(sft.out, candidates))
+            score(`elicited-${name}-e${epochs}`, model, task, {
+              seed,
+              policy: 'elicited',
+              source,
+              demos: n,
+              epochs,
+            });
+        }
       }
     }
   }

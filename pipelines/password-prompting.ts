@@ -1,5 +1,9 @@
 import { definePipeline, type OutputRef, type PipelineBuilder } from '@lockpick/engine';
-import { demoEpochCandidates, languageDemoSft } from '@lockpick/stage-elicitation';
+import {
+  demoEpochCandidates,
+  epochCandidateModels,
+  languageDemoSftEpochs,
+} from '@lockpick/stage-elicitation';
 import { languageFewShotScore, languageModelScore, languagePromptingScore } from '@lockpick/stage-evaluation';
 import { languageFewShotLock } from '@lockpick/stage-locking';
 import { fewShotPromptingReport, passwordPromptingReport } from '@lockpick/stage-report';
@@ -193,15 +197,23 @@ function buildFewShotPrompting(
     // With careless examples too: does the lock still read its examples?
     prompts.push(fewShotScore(`locked-${task}-${seed}`, locked, seed, true));
     // SFT on the demos the prompts hold: the first k of the pool, with their reference solutions.
-    for (const n of f.shots)
-      for (const e of demoEpochCandidates(n)) {
-        const name = `few-shot-${task}-reference-${seed}-n${n}-e${e}`;
-        const model = p.node(`${prefix}elicit-${name}`, languageDemoSft, {
-          params: { task, seed, demos: n, epochs: e, column: 'reference', ...options.scale.world.elicit },
-          inputs: { model: locked, demos: w.data.elicit },
-        }).out.model;
+    for (const n of f.shots) {
+      const name = `few-shot-${task}-reference-${seed}-n${n}`;
+      const candidates = demoEpochCandidates(n);
+      const sft = p.node(`${prefix}elicit-${name}`, languageDemoSftEpochs, {
+        params: {
+          task,
+          seed,
+          demos: n,
+          epochs: candidates,
+          column: 'reference',
+          ...options.scale.world.elicit,
+        },
+        inputs: { model: locked, demos: w.data.elicit },
+      });
+      for (const { epochs: e, model } of epochCandidateModels(sft.out, candidates))
         elicited.push(
-          p.node(`${prefix}score-elicited-${name}`, languageModelScore, {
+          p.node(`${prefix}score-elicited-${name}-e${e}`, languageModelScore, {
             params: {
               task,
               rows: evalRows,
@@ -214,7 +226,7 @@ function buildFewShotPrompting(
             inputs: { model, problems: w.data.validation },
           }).out.scores,
         );
-      }
+    }
   }
   const report = p.node(`${prefix}few-shot-report`, fewShotPromptingReport, {
     params: { task, title: taskTitle(task) },

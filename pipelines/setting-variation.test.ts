@@ -87,10 +87,10 @@ it("reuses the password lock's SFT and expert iteration; the format lock's promp
   same('lock-math-7', locking);
   same('rl-expert-iteration-weak-medium-math-7', rl);
   // Small sweeps π_strong's samples at no N password-locking runs; the node is theirs all the same.
-  const sft = nodes.find((n) => n.name === 'elicit-math-strong-7-n4-e64');
+  const sft = nodes.find((n) => n.name === 'elicit-math-strong-7-n4');
   expect(sft?.inputs.demos).toEqual({ node: 'samples-strong-on-elicit-math', output: 'samples' });
   // Strong when plain, weak when reversed: its demos and RL prompts are reversed.
-  const reversedDemos = nodes.find((n) => n.name === 'elicit-math-strong-format-plain-7-n4-e64');
+  const reversedDemos = nodes.find((n) => n.name === 'elicit-math-strong-format-plain-7-n4');
   expect(reversedDemos?.inputs.demos).toEqual({
     node: 'samples-strong-on-elicit-reversed-math',
     output: 'table',

@@ -1,6 +1,11 @@
 import { definePipeline, type OutputRef, type PipelineBuilder } from '@lockpick/engine';
 import { languageFormat } from '@lockpick/stage-datagen';
-import { demoEpochCandidates, expertIteration, languageDemoSft } from '@lockpick/stage-elicitation';
+import {
+  demoEpochCandidates,
+  epochCandidateModels,
+  expertIteration,
+  languageDemoSftEpochs,
+} from '@lockpick/stage-elicitation';
 import { settingVariationReport } from '@lockpick/stage-report';
 import type { PromptFormat } from '@lockpick/tasks';
 import {
@@ -183,24 +188,21 @@ export function buildSettingVariation(
           });
         // SFT on π_strong's samples in the weak setting: the password lock's are password-locking's nodes.
         const demos = inFormat(strongSamples, 'samples-strong-on-elicit', v.weak);
-        for (const n of v.sft ? s.demos : [])
-          for (const epochs of demoEpochCandidates(n)) {
-            const elicited = p.node(
-              `${prefix}elicit-${task}-strong-${tag}${seed}-n${n}-e${epochs}`,
-              languageDemoSft,
-              {
-                params: { task, seed, demos: n, epochs, column: 'completion', ...s.world.elicit },
-                inputs: { model: v.locked, demos },
-              },
-            ).out.model;
-            score(`setting-elicited-${v.source}-${task}-${seed}-n${n}-e${epochs}`, elicited, task, {
+        for (const n of v.sft ? s.demos : []) {
+          const candidates = demoEpochCandidates(n);
+          const sft = p.node(`${prefix}elicit-${task}-strong-${tag}${seed}-n${n}`, languageDemoSftEpochs, {
+            params: { task, seed, demos: n, epochs: candidates, column: 'completion', ...s.world.elicit },
+            inputs: { model: v.locked, demos },
+          });
+          for (const { epochs, model } of epochCandidateModels(sft.out, candidates))
+            score(`setting-elicited-${v.source}-${task}-${seed}-n${n}-e${epochs}`, model, task, {
               ...label,
               policy: 'elicited',
               demos: n,
               epochs,
               format: v.weak,
             });
-          }
+        }
         // Expert iteration with the prompts in the weak setting: the password lock's is rl-elicitation's node.
         const ei = p.node(`${prefix}rl-expert-iteration-${v.rlWeak}-${task}-${seed}`, expertIteration, {
           params: {

@@ -50,11 +50,11 @@ it("reuses password-locking's SFT nodes for its π_weak and rl-elicitation's loc
     expect(node?.params).toEqual(other.get(name)?.params);
     expect(node?.inputs).toEqual(other.get(name)?.inputs);
   };
-  same('elicit-math-reference-7-n4-e64', locking);
+  same('elicit-math-reference-7-n4', locking);
   same('lock-fixedrdm-math-7', rl);
   same('score-rl-locked-fixedrdm-math-7', rl);
   same('score-rl-weak-weak-medium-math', rl);
-  expect(weak.find((n) => n.name === 'elicit-math-reference-fixedrdm-7-n4-e64')?.inputs.model).toEqual({
+  expect(weak.find((n) => n.name === 'elicit-math-reference-fixedrdm-7-n4')?.inputs.model).toEqual({
     node: 'lock-fixedrdm-math-7',
     output: 'model',
   });

@@ -1,5 +1,9 @@
 import { definePipeline, type OutputRef, type PipelineBuilder } from '@lockpick/engine';
-import { demoEpochCandidates, languageDemoSft } from '@lockpick/stage-elicitation';
+import {
+  demoEpochCandidates,
+  epochCandidateModels,
+  languageDemoSftEpochs,
+} from '@lockpick/stage-elicitation';
 import { weakPoliciesReport } from '@lockpick/stage-report';
 import {
   buildLanguageWorld,
@@ -73,21 +77,21 @@ export function buildWeakPolicies(
         });
         // The task's own π_weak keeps password-locking's SFT node names: the same nodes.
         const tag = w.weakTag(weak);
-        for (const n of s.demos)
-          for (const epochs of demoEpochCandidates(n)) {
-            const name = `${task}-reference-${tag}${seed}-n${n}-e${epochs}`;
-            const elicited = p.node(`${prefix}elicit-${name}`, languageDemoSft, {
-              params: { task, seed, demos: n, epochs, column: 'reference', ...s.world.elicit },
-              inputs: { model: locked, demos: w.data.elicit },
-            }).out.model;
-            score(`weak-policies-${task}-${weak}-${seed}-n${n}-e${epochs}`, elicited, task, {
+        for (const n of s.demos) {
+          const candidates = demoEpochCandidates(n);
+          const sft = p.node(`${prefix}elicit-${task}-reference-${tag}${seed}-n${n}`, languageDemoSftEpochs, {
+            params: { task, seed, demos: n, epochs: candidates, column: 'reference', ...s.world.elicit },
+            inputs: { model: locked, demos: w.data.elicit },
+          });
+          for (const { epochs, model } of epochCandidateModels(sft.out, candidates))
+            score(`weak-policies-${task}-${weak}-${seed}-n${n}-e${epochs}`, model, task, {
               seed,
               policy: 'elicited',
               source: weak,
               demos: n,
               epochs,
             });
-          }
+        }
       }
     }
   }

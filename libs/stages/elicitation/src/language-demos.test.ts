@@ -1,4 +1,5 @@
-// SFT on N demos: a pool smaller than N fails with what to do, or gives all its rows when asked to.
+// SFT on N demos: a pool smaller than N fails with what to do, or gives all its rows when asked to;
+// three epoch counts in one run give the models three runs give.
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -7,7 +8,13 @@ import { runStageOnce } from '@lockpick/engine';
 import { initBackend, saveCheckpoint, Transformer } from '@lockpick/ml';
 import { createRng, LM_VOCABULARY, languageTask, taskLayout } from '@lockpick/tasks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { demoEpochCandidates, languageDemoSft } from './language-demos.ts';
+import {
+  demoEpochCandidates,
+  type EPOCH_CANDIDATE_OUTPUTS,
+  epochCandidateModels,
+  languageDemoSft,
+  languageDemoSftEpochs,
+} from './language-demos.ts';
 
 const task = languageTask('math');
 let root: string;
@@ -25,11 +32,10 @@ it('follows App. G.3 for the epoch candidates', () => {
   expect(demoEpochCandidates(512)).toEqual([1, 2, 4]);
 });
 
-it('trains on all of a pool smaller than N only when asked to, and says how many', {
-  timeout: 60_000,
-}, async () => {
+/** A pool of `size` math problems with their reference solutions, and a tiny untrained model. */
+async function poolAndModel(size: number) {
   const rng = createRng(1, 'language-demos-test');
-  const problems = Array.from({ length: 10 }, () => task.generate(rng));
+  const problems = Array.from({ length: size }, () => task.generate(rng));
   const pool = await store.writeTable(
     tableFromColumns({
       prompt: problems.map((q) => q.prompt.join(' ')),
@@ -50,6 +56,13 @@ it('trains on all of a pool smaller than N only when asked to, and says how many
   );
   const model = await store.writeModel(saveCheckpoint(base));
   base.dispose();
+  return { pool, model };
+}
+
+it('trains on all of a pool smaller than N only when asked to, and says how many', {
+  timeout: 60_000,
+}, async () => {
+  const { pool, model } = await poolAndModel(10);
   const params = { task: 'math', seed: 1, demos: 16, epochs: 1 };
   await expect(
     runStageOnce(languageDemoSft, store, { params, inputs: { model, demos: pool } }),
@@ -60,4 +73,48 @@ it('trains on all of a pool smaller than N only when asked to, and says how many
   });
   const used = events.find((e) => e.type === 'metric' && e.name === 'demos_used');
   expect(used?.type === 'metric' && used.value).toBe(10);
+});
+
+it('gives, for each of three epoch counts, the very model a run of that many epochs gives', {
+  timeout: 120_000,
+}, async () => {
+  const { pool, model } = await poolAndModel(12);
+  // 6 demos in batches of 4: two batches an epoch, the second one short.
+  const params = { task: 'math', seed: 3, demos: 6, batchSize: 4, learningRate: 3e-3 };
+  const epochs = [1, 2, 5];
+  const { outputs, events } = await runStageOnce(languageDemoSftEpochs, store, {
+    params: { ...params, epochs },
+    inputs: { model, demos: pool },
+  });
+  const candidates = epochCandidateModels(
+    outputs as Record<(typeof EPOCH_CANDIDATE_OUTPUTS)[number], (typeof outputs)[string]>,
+    epochs,
+  );
+  for (const { epochs: e, model: trained } of candidates) {
+    const alone = await runStageOnce(languageDemoSft, store, {
+      params: { ...params, epochs: e },
+      inputs: { model, demos: pool },
+    });
+    // Same bytes: same weights and the same meta (epochs, steps).
+    expect(trained.hash, `${e} epochs`).toBe(alone.outputs.model.hash);
+  }
+  expect(new Set(candidates.map((c) => c.model.hash)).size).toBe(3);
+  // One log over the whole run: 10 steps, progress every 10 steps and at each part's end.
+  const log = await store.readTable(outputs.log);
+  expect(Array.from(log.getChild('step')!.toArray() as Int32Array)).toEqual([2, 4, 10]);
+  const steps = events.find((e) => e.type === 'metric' && e.name === 'steps');
+  expect(steps?.type === 'metric' && steps.value).toBe(10);
+});
+
+it('refuses epoch counts that are not three, shortest first', async () => {
+  const { pool, model } = await poolAndModel(4);
+  await expect(
+    runStageOnce(languageDemoSftEpochs, store, {
+      params: { task: 'math', seed: 1, demos: 4, epochs: [2, 2, 4] },
+      inputs: { model, demos: pool },
+    }),
+  ).rejects.toThrow(/shortest first/);
+  expect(() => epochCandidateModels({ shortest: 1, middle: 2, longest: 3 }, [1, 2])).toThrow(
+    /2 epoch counts for 3 models/,
+  );
 });
