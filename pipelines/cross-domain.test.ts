@@ -95,8 +95,7 @@ it("takes password-locking's locks and all-domain SFT nodes as they are, and one
     domainPasswords: domainPasswords(['arithmetic', 'algebra', 'modular']),
   });
   expect(
-    cross.nodes.find((n) => n.name === 'elicit-math-reference-per-domain-domain-algebra-7-n4')?.inputs
-      .model,
+    cross.nodes.find((n) => n.name === 'elicit-math-reference-per-domain-domain-algebra-7-n4')?.inputs.model,
   ).toEqual({
     node: 'lock-per-domain-math-7',
     output: 'model',
