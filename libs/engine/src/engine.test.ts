@@ -15,7 +15,7 @@ import {
   selectNodes,
 } from './pipeline.ts';
 import { planPipeline } from './plan.ts';
-import { type RunEvent, type RunOptions, type RunSummary, runPipeline } from './run.ts';
+import { type RunEvent, type RunOptions, type RunSummary, runPipeline, schedulingPriorities } from './run.ts';
 import { runIdOf } from './run-id.ts';
 import { defineStage, stageTask } from './stage.ts';
 import { fixturePipeline } from './testing/fixture-pipeline.ts';
@@ -419,6 +419,47 @@ describe('running and caching', () => {
     const resumedFrom = Number((await store.readTable(done.outputs.table)).getChild('resumedFrom')?.get(0));
     expect(resumedFrom).toBeGreaterThanOrEqual(3);
     expect(await fs.readdir(path.join(store.root, 'checkpoints'))).toEqual([]);
+  });
+
+  it('gives a free compute slot to the waiting node with the longest chain below it first', async () => {
+    // One slot. When `gate` ends, `leaf`, `middle` and `head` (chains of 0, 1 and 2 nodes below
+    // them, declared in that order) are ready at once; one takes the free slot, the other two wait,
+    // and must then start longest chain first.
+    const def = definePipeline({
+      name: 'priorities',
+      description: '',
+      defaultSeeds: [1],
+      scales: ['default'],
+      build: (p) => {
+        const gate = p.node('gate', numbers, { params: { n: 2, delayMs: 50 }, inputs: {} });
+        const table = gate.out.table;
+        p.node('leaf', sum, { params: { delayMs: 100 }, inputs: { table } });
+        const middle = p.node('middle', sum, { params: { delayMs: 101 }, inputs: { table } });
+        p.node('below-middle', sum, { inputs: { table: middle.out.table } });
+        const head = p.node('head', sum, { params: { delayMs: 102 }, inputs: { table } });
+        const below = p.node('below-head', sum, { inputs: { table: head.out.table } });
+        p.node('below-below-head', sum, {
+          params: { rounding: 'floor' },
+          inputs: { table: below.out.table },
+        });
+      },
+    });
+    const depth = schedulingPriorities(resolvePipeline(def).nodes);
+    expect(Object.fromEntries(depth)).toEqual({
+      gate: 3,
+      leaf: 0,
+      middle: 1,
+      'below-middle': 0,
+      head: 2,
+      'below-head': 1,
+      'below-below-head': 0,
+    });
+    const { events } = await run(def, {}, { jobs: 1 });
+    const started = events.flatMap((e) => (e.type === 'node-start' ? [e.node] : []));
+    const waited = started.filter((n) => ['leaf', 'middle', 'head'].includes(n)).slice(1);
+    expect(waited.map((n) => depth.get(n))).toEqual(
+      [...waited.map((n) => depth.get(n)!)].sort((x, y) => y - x),
+    );
   });
 
   it('runs heavy stages in worker threads with the same results', async () => {

@@ -110,6 +110,7 @@ export function runPipeline(
       pendingUpstream.set(node.name, upstream.size);
       for (const u of upstream) dependents.set(u, [...(dependents.get(u) ?? []), node]);
     }
+    const priority = schedulingPriorities(pipeline.nodes);
     const summary = emptyRunSummary(pipeline.name);
     const settled = new Set<string>();
     const cleanups = new Set<Promise<unknown>>();
@@ -203,7 +204,8 @@ export function runPipeline(
         const nodeAbort = new AbortController();
         const onAbort = () => nodeAbort.abort(abort.signal.reason);
         abort.signal.addEventListener('abort', onAbort, { once: true });
-        const work = executeNode(node, store, outputsOf, nodeAbort.signal, workers, computeSlot, (e) =>
+        const slot = <T>(fn: () => Promise<T>) => computeSlot(fn, priority.get(node.name));
+        const work = executeNode(node, store, outputsOf, nodeAbort.signal, workers, slot, (e) =>
           nodeSubscriber.next(e),
         ).then(
           (result) => {
@@ -317,6 +319,44 @@ export function runPipeline(
       if (!finished) void unregister?.().catch(() => undefined);
     };
   });
+}
+
+/**
+ * Which waiting node gets a free compute slot first: the one with the longest chain of nodes
+ * downstream of it (a lock, whose SFT runs and their scores wait on it, before an SFT run that reads
+ * a lock already there). Ready nodes otherwise start in the order the pipeline declares them, and a
+ * long node declared late (a section's last lock) then runs alone at the end while the other core
+ * idles. The chain's length, not the count of all nodes downstream: it is linear in the graph's size.
+ */
+export function schedulingPriorities(nodes: readonly ResolvedNode[]): Map<string, number> {
+  const dependents = new Map<string, Set<string>>();
+  for (const node of nodes)
+    for (const wire of Object.values(node.inputs))
+      dependents.set(wire.node, (dependents.get(wire.node) ?? new Set()).add(node.name));
+  const depth = new Map<string, number>();
+  // Depth-first without recursion: a chain of thousands of nodes must not overflow the stack.
+  for (const root of nodes) {
+    const stack = [root.name];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      if (depth.has(top)) {
+        stack.pop();
+        continue;
+      }
+      const below = [...(dependents.get(top) ?? [])];
+      const pending = below.filter((d) => !depth.has(d));
+      if (pending.length > 0) {
+        stack.push(...pending);
+        continue;
+      }
+      stack.pop();
+      depth.set(
+        top,
+        below.reduce((most, d) => Math.max(most, 1 + depth.get(d)!), 0),
+      );
+    }
+  }
+  return depth;
 }
 
 interface NodeResult {
