@@ -117,9 +117,9 @@ describe('lockpick', () => {
   it('runs quickstart, then serves it from the cache and prints the result table', async () => {
     const first = lockpick('run', 'quickstart', '--scale', 'smoke');
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/quickstart: done in .* — 74 computed, 0 cached/);
+    expect(first.stdout).toMatch(/quickstart: done in .* — 72 computed, 0 cached/);
     const second = lockpick('run', 'quickstart', '--scale', 'smoke');
-    expect(second.stdout).toMatch(/0 computed, 74 cached/);
+    expect(second.stdout).toMatch(/0 computed, 72 cached/);
     const results = lockpick('results', 'quickstart', '--scale', 'smoke', '--format', 'csv');
     expect(results.code).toBe(0);
     // Five tables, each under a `# node.output` line: the reference policies come first.
@@ -163,14 +163,14 @@ describe('lockpick', () => {
     const [header, ...rows] = r.stdout.trim().split('\n');
     expect(header.split(',').slice(0, 4)).toEqual(['stage', 'computed', 'planned', 'node_seconds']);
     const all = rows.at(-1)!.split(',');
-    expect(all.slice(0, 3)).toEqual(['(all)', '74', '74']);
-    // Durations come from the manifests: a run of 74 nodes took some time.
+    expect(all.slice(0, 3)).toEqual(['(all)', '72', '72']);
+    // Durations come from the manifests: a run of 72 nodes took some time.
     expect(Number(all[3])).toBeGreaterThan(0);
     // The per-stage rows add up to the whole.
     const total = rows.slice(0, -1).reduce((sum, row) => sum + Number(row.split(',')[1]), 0);
-    expect(total).toBe(74);
+    expect(total).toBe(72);
     const text = lockpick('times', 'quickstart', '--scale', 'smoke');
-    expect(text.stdout).toMatch(/quickstart, run smoke-[0-9a-f]{10} .*: 74 of 74 nodes computed, between /);
+    expect(text.stdout).toMatch(/quickstart, run smoke-[0-9a-f]{10} .*: 72 of 72 nodes computed, between /);
   });
 
   it('writes the report of quickstart, as `npm start` does last, and prints its path', async () => {
@@ -203,7 +203,7 @@ describe('lockpick', () => {
     expect(plan.code).toBe(0);
     expect(plan.stdout).toMatch(/run +data\[seed=2\] +parameter evalRows: 256 → 100/);
     expect(plan.stdout).toMatch(/cached +data\[seed=1\]/);
-    expect(plan.stdout).toContain('6 of 74 nodes to run');
+    expect(plan.stdout).toContain('6 of 72 nodes to run');
     const why = lockpick('why', 'quickstart', 'report', '--scale', 'smoke');
     expect(why.stdout).toMatch(/report: cached .* unchanged since its last run/);
   });
@@ -344,7 +344,7 @@ describe('lockpick', () => {
     const gc = lockpick('gc');
     expect(gc.code).toBe(0);
     expect(gc.stdout).toMatch(/removed \d+ unreferenced objects/);
-    expect(lockpick('run', 'quickstart', '--scale', 'smoke').stdout).toMatch(/0 computed, 74 cached/);
+    expect(lockpick('run', 'quickstart', '--scale', 'smoke').stdout).toMatch(/0 computed, 72 cached/);
   });
 });
 
