@@ -457,9 +457,8 @@ describe('running and caching', () => {
     const { events } = await run(def, {}, { jobs: 1 });
     const started = events.flatMap((e) => (e.type === 'node-start' ? [e.node] : []));
     const waited = started.filter((n) => ['leaf', 'middle', 'head'].includes(n)).slice(1);
-    expect(waited.map((n) => depth.get(n))).toEqual(
-      [...waited.map((n) => depth.get(n)!)].sort((x, y) => y - x),
-    );
+    const waitedDepths = waited.map((n) => depth.get(n)!);
+    expect(waitedDepths).toEqual([...waitedDepths].sort((x, y) => y - x));
   });
 
   it('runs heavy stages in worker threads with the same results', async () => {

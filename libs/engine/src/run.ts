@@ -326,35 +326,16 @@ export function runPipeline(
  * downstream of it (a lock, whose SFT runs and their scores wait on it, before an SFT run that reads
  * a lock already there). Ready nodes otherwise start in the order the pipeline declares them, and a
  * long node declared late (a section's last lock) then runs alone at the end while the other core
- * idles. The chain's length, not the count of all nodes downstream: it is linear in the graph's size.
+ * idles. The chain's length, not the count of all nodes downstream: one pass over the graph.
  */
-export function schedulingPriorities(nodes: readonly ResolvedNode[]): Map<string, number> {
-  const dependents = new Map<string, Set<string>>();
-  for (const node of nodes)
-    for (const wire of Object.values(node.inputs))
-      dependents.set(wire.node, (dependents.get(wire.node) ?? new Set()).add(node.name));
+export function schedulingPriorities(nodes: ResolvedPipeline['nodes']): Map<string, number> {
   const depth = new Map<string, number>();
-  // Depth-first without recursion: a chain of thousands of nodes must not overflow the stack.
-  for (const root of nodes) {
-    const stack = [root.name];
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1];
-      if (depth.has(top)) {
-        stack.pop();
-        continue;
-      }
-      const below = [...(dependents.get(top) ?? [])];
-      const pending = below.filter((d) => !depth.has(d));
-      if (pending.length > 0) {
-        stack.push(...pending);
-        continue;
-      }
-      stack.pop();
-      depth.set(
-        top,
-        below.reduce((most, d) => Math.max(most, 1 + depth.get(d)!), 0),
-      );
-    }
+  // The nodes come in topological order: walked backwards, each is met after every node reading it.
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const below = depth.get(nodes[i].name) ?? 0;
+    depth.set(nodes[i].name, below);
+    for (const wire of Object.values(nodes[i].inputs))
+      depth.set(wire.node, Math.max(depth.get(wire.node) ?? 0, below + 1));
   }
   return depth;
 }
